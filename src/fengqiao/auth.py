@@ -1,0 +1,128 @@
+"""Roles, permissions and data scope.
+
+Deny by default: a permission lists the roles that have it. The data scope says
+which stations and grids an account may read: the bureau for the admin, the joint
+station for a command room inside one, the station for station staff, and the
+person's own grids for auxiliaries and grid workers.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.accounts.models import Role, UserAccount
+from fengqiao.audit.service import Actor
+from fengqiao.errors import Forbidden
+from fengqiao.i18n import N_, _
+from fengqiao.org.models import GridAssignment, Station
+
+
+class Permission(enum.StrEnum):
+    VIEW_MAP = "view_map"
+    VIEW_GRIDS = "view_grids"
+    VIEW_PERSONNEL = "view_personnel"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+
+
+_ALL = frozenset(Role)
+POLICY: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_MAP: _ALL,
+    Permission.VIEW_GRIDS: _ALL,
+    Permission.VIEW_PERSONNEL: _ALL - {Role.GRID_WORKER},
+    Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Permission.VIEW_AUDIT: frozenset({Role.ADMIN, Role.LEGAL_SUPERVISOR}),
+}
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: N_("Administrator"),
+    Role.STATION_CHIEF: N_("Station chief"),
+    Role.COMMAND_ROOM: N_("Command room"),
+    Role.COMMUNITY_OFFICER: N_("Community officer"),
+    Role.AUXILIARY: N_("Auxiliary"),
+    Role.CASE_OFFICER: N_("Case officer"),
+    Role.LEGAL_SUPERVISOR: N_("Legal supervisor"),
+    Role.GRID_WORKER: N_("Grid worker"),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in account and what it may see. ``None`` scope means unrestricted."""
+
+    user_id: int
+    username: str
+    role: Role
+    person_id: int | None
+    station_ids: frozenset[int] | None
+    grid_ids: frozenset[int] | None
+    ip: str | None = None
+    session_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user_id, username=self.username, role=self.role.value, ip=self.ip)
+
+    def can(self, permission: Permission) -> bool:
+        return self.role in POLICY[permission]
+
+    def sees_station(self, station_id: int) -> bool:
+        return self.station_ids is None or station_id in self.station_ids
+
+    def sees_grid(self, grid_id: int, station_id: int) -> bool:
+        if not self.sees_station(station_id):
+            return False
+        return self.grid_ids is None or grid_id in self.grid_ids
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise Forbidden(_("Your role does not allow this page or action."))
+
+
+def build_principal(
+    session: Session,
+    user: UserAccount,
+    *,
+    ip: str | None = None,
+    session_id: int | None = None,
+) -> Principal:
+    """Work out the data scope of ``user`` from its role, station and grid assignments."""
+    station_ids: frozenset[int] | None
+    grid_ids: frozenset[int] | None = None
+    if user.role is Role.ADMIN or user.station_id is None:
+        station_ids = None if user.role is Role.ADMIN else frozenset()
+    elif user.role is Role.COMMAND_ROOM:
+        station = session.get(Station, user.station_id)
+        if station is not None and station.joint_station_id is not None:
+            station_ids = frozenset(
+                session.scalars(
+                    select(Station.id).where(Station.joint_station_id == station.joint_station_id)
+                )
+            )
+        else:
+            station_ids = frozenset({user.station_id})
+    else:
+        station_ids = frozenset({user.station_id})
+    if user.role in (Role.AUXILIARY, Role.GRID_WORKER):
+        grid_ids = frozenset(
+            session.scalars(
+                select(GridAssignment.grid_id).where(GridAssignment.person_id == user.person_id)
+            )
+            if user.person_id is not None
+            else ()
+        )
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        person_id=user.person_id,
+        station_ids=station_ids,
+        grid_ids=grid_ids,
+        ip=ip,
+        session_id=session_id,
+    )

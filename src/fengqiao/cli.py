@@ -1,0 +1,224 @@
+"""The ``fengqiao`` command line: demo, serve, db, import, user, audit."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fengqiao import i18n
+from fengqiao.accounts.models import Role
+from fengqiao.config import Settings, SettingsError, load_settings
+from fengqiao.errors import DomainError
+
+if TYPE_CHECKING:
+    from fengqiao.audit.service import Actor
+
+app = typer.Typer(
+    help="fengqiao 枫桥: prevention-first police station platform. 预防警务派出所平台。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema migrations. 数据库迁移。", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts. 用户账号。", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log. 审计日志。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    i18n.set_language(settings.language)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(code)
+
+
+def _system_actor() -> "Actor":
+    from fengqiao.audit.service import Actor
+
+    return Actor(user_id=None, username=f"cli:{getpass.getuser()}", role=None, ip="local")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision 目标版本")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest). 升级数据库结构。"""
+    from fengqiao import migrate
+    from fengqiao.db import make_engine
+
+    engine = make_engine(_settings())
+    migrate.upgrade(engine, revision)
+    typer.echo(f"{i18n._('Database at revision')} {migrate.current_revision(engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, '-1' or 'base' 目标版本")],
+) -> None:
+    """Undo migrations down to REVISION. 回退数据库结构。"""
+    from fengqiao import migrate
+    from fengqiao.db import make_engine
+
+    engine = make_engine(_settings())
+    migrate.downgrade(engine, revision)
+    typer.echo(f"{i18n._('Database at revision')} {migrate.current_revision(engine)}")
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="stations | districts | grids | civil-grids | personnel")],
+    path: Annotated[Path, typer.Argument(help="GeoJSON, CSV or .xlsx file 导入文件")],
+) -> None:
+    """Import one file, all or nothing; importing it again changes nothing. 导入数据（全部或全不）。"""
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+    from fengqiao.org.importing import IMPORTERS, KINDS
+
+    settings = _settings()
+    if kind not in IMPORTERS:
+        raise _fail(i18n._("Unknown kind {kind}; use one of: {kinds}.").format(
+            kind=kind, kinds=", ".join(KINDS)), 2)
+    if not path.is_file():
+        raise _fail(i18n._("File not found: {path}").format(path=path), 2)
+    factory = make_sessionmaker(make_engine(settings))
+    try:
+        with unit_of_work(factory) as session:
+            report = IMPORTERS[kind](session, path, actor=_system_actor())
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(report.summary())
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the web app on FENGQIAO_HOST:FENGQIAO_PORT. 启动网页服务。"""
+    _serve(_settings())
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from fengqiao import migrate
+    from fengqiao.app import create_app
+    from fengqiao.db import make_engine
+
+    engine = make_engine(settings)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        raise _fail(i18n._("The database schema is not up to date: run 'fengqiao db upgrade'."))
+    engine.dispose()
+    typer.echo(f"http://{settings.host}:{settings.port}/")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    serve: Annotated[bool, typer.Option(help="Serve after building 构建后启动服务")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo county")] = 20261122,
+) -> None:
+    """Build the demo county database (idempotent) and serve it. 构建演示县数据并启动。"""
+    from fengqiao.demo.build import build_demo
+
+    settings = _settings()
+    try:
+        result = build_demo(settings, seed=seed)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    for line in result.lines:
+        typer.echo(line)
+    if serve:
+        _serve(settings)
+
+
+def _password(prompt_env: str = "FENGQIAO_NEW_PASSWORD") -> str:
+    value = os.environ.get(prompt_env)
+    if value:
+        return value
+    return str(typer.prompt(i18n._("Password"), hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="Role 角色")],
+    station: Annotated[str | None, typer.Option(help="Station code 派出所代码")] = None,
+    person: Annotated[str | None, typer.Option(help="Personnel number 人员编号")] = None,
+) -> None:
+    """Create an account; the password is prompted (or read from FENGQIAO_NEW_PASSWORD). 新建账号。"""
+    from fengqiao.accounts import service as accounts
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+
+    settings = _settings()
+    password = _password()
+    factory = make_sessionmaker(make_engine(settings))
+    try:
+        with unit_of_work(factory) as session:
+            accounts.create_user(session, actor=_system_actor(), username=username,
+                                 password=password, role=role, station_code=station,
+                                 personnel_no=person)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(i18n._("Account {username} created.").format(username=username))
+
+
+@user_app.command("reset-password")
+def user_reset_password(username: str) -> None:
+    """Set a new password and end every session of the account. 重置密码。"""
+    from fengqiao.accounts import service as accounts
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+
+    settings = _settings()
+    password = _password()
+    factory = make_sessionmaker(make_engine(settings))
+    try:
+        with unit_of_work(factory) as session:
+            user = accounts.get_user_or_raise(session, username)
+            accounts.change_password(session, actor=_system_actor(), user=user, current=None,
+                                     new=password)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(i18n._("Password of {username} reset; its sessions have ended.").format(
+        username=username))
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable an account and end its sessions. 停用账号。"""
+    from fengqiao.accounts import service as accounts
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+
+    factory = make_sessionmaker(make_engine(_settings()))
+    try:
+        with unit_of_work(factory) as session:
+            accounts.set_active(session, actor=_system_actor(),
+                                user=accounts.get_user_or_raise(session, username), active=False)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(i18n._("Account {username} disabled.").format(username=username))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 at the first row that was changed. 校验审计链。"""
+    from fengqiao.audit import service as audit
+    from fengqiao.db import make_engine, make_sessionmaker
+
+    factory = make_sessionmaker(make_engine(_settings()))
+    with factory() as session:
+        result = audit.verify_chain(session)
+    if not result.ok:
+        raise _fail(i18n._("Audit chain BROKEN at row {id}: {reason} ({n} rows before it are "
+                           "intact).").format(id=result.first_bad_id, reason=result.reason,
+                                              n=result.checked))
+    typer.echo(i18n._("Audit chain intact: {n} rows checked.").format(n=result.checked))

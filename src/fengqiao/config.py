@@ -1,0 +1,74 @@
+"""Settings read from environment variables prefixed ``FENGQIAO_``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["zh_CN", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh_CN", "en")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field can be set as ``FENGQIAO_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FENGQIAO_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///fengqiao.db",
+        description="SQLAlchemy URL: sqlite:///path.db (embedded) or postgresql+psycopg://...",
+    )
+    secret_key: str = Field(default="", description="Key for signing cookies; random when empty")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    language: Language = "zh_CN"
+    session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    secure_cookies: bool = False
+    demo_password: str = ""
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql+psycopg:// "
+                "(例如 sqlite:///fengqiao.db 或 postgresql+psycopg://user:pw@host/db)"
+            )
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(raw) if raw and raw != ":memory:" else None
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable and the fix."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one message per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated here
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "FENGQIAO_" + str(err["loc"][0]).upper() if err["loc"] else "FENGQIAO_?"
+            lines.append(
+                f"配置错误 Invalid setting {name}={err.get('input')!r}: {err['msg']}"
+            )
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,21 @@
+"""Masking of personal numbers for display. Unmasked values never reach a page by default."""
+
+from __future__ import annotations
+
+
+def mask_phone(phone: str | None) -> str:
+    """``13812345678`` → ``138****5678``."""
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_id_number(number: str | None) -> str:
+    """An identity-card number keeps its first 6 and last 4 characters."""
+    if not number:
+        return ""
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
