@@ -6,7 +6,6 @@ import csv
 import itertools
 import json
 import re
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-try:
-    from fengqiao.demo.county import CountyFiles, generate_county
-except ModuleNotFoundError:  # source checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from fengqiao.demo.county import CountyFiles, generate_county
+from fengqiao.demo.county import CountyFiles, generate_county
 
 Features = list[dict[str, Any]]
 

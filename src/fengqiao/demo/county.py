@@ -31,7 +31,6 @@ from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 GRID = 1e-6  # degrees: coordinate lattice, i.e. 6 decimals
 KX = math.cos(math.radians(25.15))  # longitude degrees -> ground-equivalent latitude degrees
@@ -81,8 +80,7 @@ class CountyFiles:
 @dataclass
 class _Grid:
     code: str
-    station_code: str
-    geom: Polygon
+    geom: Polygon  # lon/lat degrees
 
 
 @dataclass
@@ -112,6 +110,7 @@ def _county_outline(rng: np.random.Generator) -> Polygon:
 
 
 def _polygon(geom: BaseGeometry) -> Polygon:
+    """``geom`` itself, after checking that it is a valid, non-empty Polygon."""
     if not isinstance(geom, Polygon) or geom.is_empty or not geom.is_valid:
         raise RuntimeError(f"expected a valid non-empty Polygon, got {geom.geom_type}")
     return geom
@@ -144,15 +143,14 @@ class _Atlas:
         frame = shapely.box(minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
         edges = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame,
                                          only_edges=True)
-        noded = shapely.union_all([county.boundary, edges], grid_size=GRID)
+        noded = shapely.union_all([county.boundary, *shapely.get_parts(edges)], grid_size=GRID)
         faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
         reps = shapely.get_coordinates(shapely.point_on_surface(faces))
         self.faces = faces[shapely.contains_xy(county, reps[:, 0], reps[:, 1])]
         self.xy = shapely.get_coordinates(shapely.centroid(self.faces)) * np.array([KX, 1.0])
         self.area = shapely.area(self.faces)
         left, right = shapely.STRtree(self.faces).query(self.faces, predicate="intersects")
-        pairs = left < right
-        left, right = left[pairs], right[pairs]
+        left, right = left[left < right], right[left < right]
         shared = shapely.length(shapely.intersection(shapely.boundary(self.faces[left]),
                                                      shapely.boundary(self.faces[right])))
         self.nbrs: list[list[int]] = [[] for _ in self.faces]
@@ -165,7 +163,7 @@ class _Atlas:
 
         Seed k starts ``head[k]`` degrees late (an additive weight); each region is connected.
         """
-        allowed, owner = set(atoms), dict[int, int]()
+        allowed, owner = set(atoms), dict[int, int]()  # atom -> seed index
         heap = [(h, k, seed) for k, (seed, h) in enumerate(zip(seeds, head, strict=True))]
         while heap:
             dist, k, atom = heapq.heappop(heap)
@@ -367,7 +365,7 @@ def _build_station(out: _Out, idx: int, atlas: _Atlas, atoms: list[int],
                                           "name": f"{community}第{civil_seq[community]}网格",
                                           "community": community,
                                           "police_grid_code": grid_code}))
-            grids.append(_Grid(grid_code, code, gpoly))
+            grids.append(_Grid(grid_code, gpoly))
         if kind == "urban":
             district_name = f"城关第{CN_ORDINALS[d]}警务区"
         else:  # the township seat, then named after the district's first village
@@ -420,7 +418,6 @@ def _build_personnel(out: _Out, station: tuple[Polygon, dict[str, Any]],
             i += size
     for grid in all_grids:
         add("auxiliary", "auxiliary", "community", "社区辅警", [grid])
-    for grid in all_grids:
         for _ in range(rnd.choices([1, 2, 3], weights=[3, 5, 2])[0]):
             add("grid_worker", "grid_worker", "", "网格员", [grid])
     for grid in rnd.sample(all_grids, rnd.randint(len(all_grids) // 3, len(all_grids) // 2)):

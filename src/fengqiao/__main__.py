@@ -1,0 +1,3 @@
+from fengqiao.cli import app
+
+app(prog_name="fengqiao")
