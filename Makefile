@@ -40,7 +40,7 @@ bench: $(BIN)/fengqiao
 ## Re-extract messages and update the catalogues (translate, then `make messages` again to compile)
 messages: $(BIN)/fengqiao
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location --sort-output --project fengqiao -o src/fengqiao/locale/messages.pot .
-	$(BIN)/pybabel update -i src/fengqiao/locale/messages.pot -d src/fengqiao/locale -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i src/fengqiao/locale/messages.pot -d src/fengqiao/locale -D messages --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d src/fengqiao/locale -D messages
 
 clean:

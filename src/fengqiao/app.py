@@ -92,7 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if _wants_html(request):
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
             return RedirectResponse(f"/login?next={target}", status_code=303)
         return JSONResponse(
             {"detail": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
@@ -104,8 +106,12 @@ def create_app(settings: Settings) -> FastAPI:
         if isinstance(exc, Forbidden) and principal is not None:
             with unit_of_work(app.state.sessionmaker) as session:
                 audit.record(
-                    session, actor=principal.actor, action=AuditAction.ACCESS_DENIED,
-                    object_type="route", object_id=request.url.path, outcome="denied",
+                    session,
+                    actor=principal.actor,
+                    action=AuditAction.ACCESS_DENIED,
+                    object_type="route",
+                    object_id=request.url.path,
+                    outcome="denied",
                 )
         if _wants_html(request):
             return render(request, "error.html", status_code=exc.status, message=exc.message)

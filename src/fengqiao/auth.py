@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from fengqiao.accounts.models import Role, UserAccount
 from fengqiao.audit.service import Actor
 from fengqiao.errors import Forbidden
-from fengqiao.i18n import N_, _
+from fengqiao.i18n import _
 from fengqiao.org.models import GridAssignment, Station
 
 
@@ -36,17 +36,6 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_PERSONNEL: _ALL - {Role.GRID_WORKER},
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.VIEW_AUDIT: frozenset({Role.ADMIN, Role.LEGAL_SUPERVISOR}),
-}
-
-ROLE_LABELS: dict[Role, str] = {
-    Role.ADMIN: N_("Administrator"),
-    Role.STATION_CHIEF: N_("Station chief"),
-    Role.COMMAND_ROOM: N_("Command room"),
-    Role.COMMUNITY_OFFICER: N_("Community officer"),
-    Role.AUXILIARY: N_("Auxiliary"),
-    Role.CASE_OFFICER: N_("Case officer"),
-    Role.LEGAL_SUPERVISOR: N_("Legal supervisor"),
-    Role.GRID_WORKER: N_("Grid worker"),
 }
 
 

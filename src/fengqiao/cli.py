@@ -45,7 +45,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _system_actor() -> "Actor":
+def _system_actor() -> Actor:
     from fengqiao.audit.service import Actor
 
     return Actor(user_id=None, username=f"cli:{getpass.getuser()}", role=None, ip="local")
@@ -79,7 +79,9 @@ def db_downgrade(
 
 @app.command("import")
 def import_file(
-    kind: Annotated[str, typer.Argument(help="stations | districts | grids | civil-grids | personnel")],
+    kind: Annotated[
+        str, typer.Argument(help="stations | districts | grids | civil-grids | personnel")
+    ],
     path: Annotated[Path, typer.Argument(help="GeoJSON, CSV or .xlsx file 导入文件")],
 ) -> None:
     """Import one file, all or nothing; importing it again changes nothing. 导入数据（全部或全不）。"""
@@ -88,8 +90,12 @@ def import_file(
 
     settings = _settings()
     if kind not in IMPORTERS:
-        raise _fail(i18n._("Unknown kind {kind}; use one of: {kinds}.").format(
-            kind=kind, kinds=", ".join(KINDS)), 2)
+        raise _fail(
+            i18n._("Unknown kind {kind}; use one of: {kinds}.").format(
+                kind=kind, kinds=", ".join(KINDS)
+            ),
+            2,
+        )
     if not path.is_file():
         raise _fail(i18n._("File not found: {path}").format(path=path), 2)
     factory = make_sessionmaker(make_engine(settings))
@@ -164,9 +170,15 @@ def user_create(
     factory = make_sessionmaker(make_engine(settings))
     try:
         with unit_of_work(factory) as session:
-            accounts.create_user(session, actor=_system_actor(), username=username,
-                                 password=password, role=role, station_code=station,
-                                 personnel_no=person)
+            accounts.create_user(
+                session,
+                actor=_system_actor(),
+                username=username,
+                password=password,
+                role=role,
+                station_code=station,
+                personnel_no=person,
+            )
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(i18n._("Account {username} created.").format(username=username))
@@ -184,12 +196,14 @@ def user_reset_password(username: str) -> None:
     try:
         with unit_of_work(factory) as session:
             user = accounts.get_user_or_raise(session, username)
-            accounts.change_password(session, actor=_system_actor(), user=user, current=None,
-                                     new=password)
+            accounts.change_password(
+                session, actor=_system_actor(), user=user, current=None, new=password
+            )
     except DomainError as exc:
         raise _fail(exc.message) from None
-    typer.echo(i18n._("Password of {username} reset; its sessions have ended.").format(
-        username=username))
+    typer.echo(
+        i18n._("Password of {username} reset; its sessions have ended.").format(username=username)
+    )
 
 
 @user_app.command("disable")
@@ -201,8 +215,12 @@ def user_disable(username: str) -> None:
     factory = make_sessionmaker(make_engine(_settings()))
     try:
         with unit_of_work(factory) as session:
-            accounts.set_active(session, actor=_system_actor(),
-                                user=accounts.get_user_or_raise(session, username), active=False)
+            accounts.set_active(
+                session,
+                actor=_system_actor(),
+                user=accounts.get_user_or_raise(session, username),
+                active=False,
+            )
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(i18n._("Account {username} disabled.").format(username=username))
@@ -218,7 +236,9 @@ def audit_verify() -> None:
     with factory() as session:
         result = audit.verify_chain(session)
     if not result.ok:
-        raise _fail(i18n._("Audit chain BROKEN at row {id}: {reason} ({n} rows before it are "
-                           "intact).").format(id=result.first_bad_id, reason=result.reason,
-                                              n=result.checked))
+        raise _fail(
+            i18n._(
+                "Audit chain BROKEN at row {id}: {reason} ({n} rows before it are intact)."
+            ).format(id=result.first_bad_id, reason=result.reason, n=result.checked)
+        )
     typer.echo(i18n._("Audit chain intact: {n} rows checked.").format(n=result.checked))

@@ -68,7 +68,5 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for err in exc.errors():
             name = "FENGQIAO_" + str(err["loc"][0]).upper() if err["loc"] else "FENGQIAO_?"
-            lines.append(
-                f"配置错误 Invalid setting {name}={err.get('input')!r}: {err['msg']}"
-            )
+            lines.append(f"配置错误 Invalid setting {name}={err.get('input')!r}: {err['msg']}")
         raise SettingsError("\n".join(lines)) from None

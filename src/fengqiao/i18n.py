@@ -65,6 +65,6 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:  # noqa: N802  # gettext's conventional name for "mark only"
+def N_(message: str) -> str:  # gettext's conventional name for "mark only"
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message

@@ -23,6 +23,17 @@ TEAM = {
     "command_room": N_("Command room"),
 }
 
+ROLE = {
+    "admin": N_("Administrator"),
+    "station_chief": N_("Station chief"),
+    "command_room": N_("Command room"),
+    "community_officer": N_("Community officer"),
+    "auxiliary": N_("Auxiliary"),
+    "case_officer": N_("Case officer"),
+    "legal_supervisor": N_("Legal supervisor"),
+    "grid_worker": N_("Grid worker"),
+}
+
 
 def status_label(value: str) -> str:
     return gettext(STATUS.get(value, value))
@@ -34,3 +45,7 @@ def kind_label(value: str) -> str:
 
 def team_label(value: str | None) -> str:
     return gettext(TEAM[value]) if value else ""
+
+
+def role_label(value: str) -> str:
+    return gettext(ROLE.get(value, value))

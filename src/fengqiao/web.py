@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 
 from fengqiao import i18n, labels
 from fengqiao.accounts import service as accounts
-from fengqiao.auth import ROLE_LABELS, Permission, Principal, build_principal, require
+from fengqiao.auth import Permission, Principal, build_principal, require
 from fengqiao.config import LANGUAGES, Settings
 from fengqiao.db import unit_of_work
 from fengqiao.errors import DomainError
@@ -105,7 +105,7 @@ def make_templates() -> Environment:
     )
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["Permission"] = Permission
-    env.globals["role_label"] = lambda role: i18n.gettext(ROLE_LABELS[role])
+    env.globals["role_label"] = labels.role_label
     env.globals["status_label"] = labels.status_label
     env.globals["kind_label"] = labels.kind_label
     env.globals["team_label"] = labels.team_label

@@ -51,16 +51,33 @@ def login(
 ) -> Response:
     settings = settings_of(request)
     try:
-        user = accounts.authenticate(session, username=username.strip(), password=password,
-                                     ip=client_ip(request), policy=login_policy(settings))
+        user = accounts.authenticate(
+            session,
+            username=username.strip(),
+            password=password,
+            ip=client_ip(request),
+            policy=login_policy(settings),
+        )
     except Unauthorized as exc:
         session.commit()  # the failure counts towards the lock-out
-        return render(request, "accounts/login.html", status_code=401, next=_safe_next(next),
-                      error=exc.message, username=username)
+        return render(
+            request,
+            "accounts/login.html",
+            status_code=401,
+            next=_safe_next(next),
+            error=exc.message,
+            username=username,
+        )
     token = accounts.start_session(session, user=user, kind="web", ip=client_ip(request))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     return response
 
 
@@ -98,8 +115,9 @@ def change_password(
     user = session.get(UserAccount, principal.user_id)
     assert user is not None
     try:
-        accounts.change_password(session, actor=principal.actor, user=user,
-                                 current=current_password, new=new_password)
+        accounts.change_password(
+            session, actor=principal.actor, user=user, current=current_password, new=new_password
+        )
     except DomainError as exc:
         return render(request, "accounts/password.html", status_code=exc.status, error=exc.message)
     response = RedirectResponse("/login", status_code=303)
@@ -109,8 +127,14 @@ def change_password(
 
 @router.get("/admin/users")
 def users_page(request: Request, session: DbSession, principal: AdminPrincipal) -> Response:
-    return render(request, "accounts/users.html", users=accounts.list_users(session),
-                  roles=list(Role), error=None, notice=None)
+    return render(
+        request,
+        "accounts/users.html",
+        users=accounts.list_users(session),
+        roles=list(Role),
+        error=None,
+        notice=None,
+    )
 
 
 @router.post("/admin/users")
@@ -127,15 +151,27 @@ def create_user_page(
     error = notice = None
     try:
         with session.begin_nested():
-            accounts.create_user(session, actor=principal.actor, username=username.strip(),
-                                 password=password, role=role,
-                                 station_code=station_code.strip() or None,
-                                 personnel_no=personnel_no.strip() or None)
+            accounts.create_user(
+                session,
+                actor=principal.actor,
+                username=username.strip(),
+                password=password,
+                role=role,
+                station_code=station_code.strip() or None,
+                personnel_no=personnel_no.strip() or None,
+            )
         notice = _("Account {username} created.").format(username=username)
     except DomainError as exc:
         error = exc.message
-    return render(request, "accounts/users.html", status_code=422 if error else 200,
-                  users=accounts.list_users(session), roles=list(Role), error=error, notice=notice)
+    return render(
+        request,
+        "accounts/users.html",
+        status_code=422 if error else 200,
+        users=accounts.list_users(session),
+        roles=list(Role),
+        error=error,
+        notice=notice,
+    )
 
 
 @router.post("/admin/users/{user_id}/active")

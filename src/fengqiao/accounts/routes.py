@@ -20,8 +20,14 @@ AdminPrincipal = Annotated[Principal, requires(Permission.MANAGE_USERS)]
 
 
 def _user_out(user: UserAccount) -> UserOut:
-    return UserOut(id=user.id, username=user.username, role=user.role, station_id=user.station_id,
-                   person_id=user.person_id, is_active=user.is_active)
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        station_id=user.station_id,
+        person_id=user.person_id,
+        is_active=user.is_active,
+    )
 
 
 @router.post("/auth/token", response_model=TokenOut)
@@ -32,7 +38,10 @@ def issue_token(
     policy = login_policy(settings_of(request))
     try:
         user = accounts.authenticate(
-            session, username=form.username, password=form.password, ip=client_ip(request),
+            session,
+            username=form.username,
+            password=form.password,
+            ip=client_ip(request),
             policy=policy,
         )
     except Unauthorized:
@@ -56,20 +65,29 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MeOut:
     assert user is not None  # the principal was just built from it
     return MeOut(
         **_user_out(user).model_dump(),
-        scope_station_ids=sorted(principal.station_ids) if principal.station_ids is not None else None,
+        scope_station_ids=sorted(principal.station_ids)
+        if principal.station_ids is not None
+        else None,
         scope_grid_ids=sorted(principal.grid_ids) if principal.grid_ids is not None else None,
     )
 
 
 @router.post("/me/password", status_code=204)
-def change_own_password(session: DbSession, principal: CurrentPrincipal, body: PasswordChange) -> None:
+def change_own_password(
+    session: DbSession, principal: CurrentPrincipal, body: PasswordChange
+) -> None:
     """Change your own password; every session of the account ends, this one included."""
     user = session.get(UserAccount, principal.user_id)
     assert user is not None
     if not body.current_password:
         raise Forbidden(_("Give your current password to change it."))
-    accounts.change_password(session, actor=principal.actor, user=user,
-                             current=body.current_password, new=body.new_password)
+    accounts.change_password(
+        session,
+        actor=principal.actor,
+        user=user,
+        current=body.current_password,
+        new=body.new_password,
+    )
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -80,8 +98,13 @@ def list_users(session: DbSession, principal: AdminPrincipal) -> list[UserOut]:
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(session: DbSession, principal: AdminPrincipal, body: UserCreate) -> UserOut:
     user = accounts.create_user(
-        session, actor=principal.actor, username=body.username, password=body.password,
-        role=body.role, station_code=body.station_code, personnel_no=body.personnel_no,
+        session,
+        actor=principal.actor,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        station_code=body.station_code,
+        personnel_no=body.personnel_no,
     )
     return _user_out(user)
 

@@ -20,6 +20,7 @@ from fengqiao.audit.service import Actor
 from fengqiao.db import utcnow
 from fengqiao.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from fengqiao.i18n import _
+from fengqiao.labels import role_label
 from fengqiao.org.models import Person, Station
 
 _hasher = PasswordHasher()
@@ -41,8 +42,10 @@ def hash_password(password: str) -> str:
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH or password.isdigit() or password.isalpha():
         raise InvalidInput(
-            _("The password must have at least {n} characters and mix letters with digits "
-              "or symbols.").format(n=MIN_PASSWORD_LENGTH)
+            _(
+                "The password must have at least {n} characters and mix letters with digits "
+                "or symbols."
+            ).format(n=MIN_PASSWORD_LENGTH)
         )
 
 
@@ -76,8 +79,9 @@ def create_user(
     ``enforce_password_policy`` is off only for demo accounts, whose password the operator sets."""
     if not USERNAME_RE.match(username):
         raise InvalidInput(
-            _("Username {username!r} is not valid: use 3-64 letters, digits, '_', '.' or '-'.")
-            .format(username=username)
+            _(
+                "Username {username!r} is not valid: use 3-64 letters, digits, '_', '.' or '-'."
+            ).format(username=username)
         )
     if get_user_by_username(session, username) is not None:
         raise Conflict(_("An account named {username} already exists.").format(username=username))
@@ -95,7 +99,11 @@ def create_user(
             raise NotFound(_("Unknown station code {code}.").format(code=station_code))
         station_id = station.id
     if role is not Role.ADMIN and station_id is None:
-        raise InvalidInput(_("A {role} account needs a station or a person.").format(role=role))
+        raise InvalidInput(
+            _("An account with the role {role} needs a station or a person.").format(
+                role=role_label(role)
+            )
+        )
     user = UserAccount(
         username=username,
         password_hash=hash_password(password),
@@ -119,11 +127,14 @@ def create_user(
 
 def _recent_failures(session: Session, username: str, policy: LoginPolicy) -> int:
     since = utcnow() - policy.window
-    return session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, LoginFailure.at >= since)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.username == username, LoginFailure.at >= since)
+        )
+        or 0
+    )
 
 
 def authenticate(
@@ -210,7 +221,10 @@ def resolve_session(
 def end_session(session: Session, *, auth: AuthSession, actor: Actor) -> None:
     auth.ended_at = utcnow()
     audit.record(
-        session, actor=actor, action=AuditAction.LOGOUT, object_type="auth_session",
+        session,
+        actor=actor,
+        action=AuditAction.LOGOUT,
+        object_type="auth_session",
         object_id=auth.id,
     )
 
@@ -249,7 +263,10 @@ def change_password(
     user.password_changed_at = utcnow()
     end_all_sessions(session, user_id=user.id)
     audit.record(
-        session, actor=actor, action=AuditAction.PASSWORD_CHANGE, object_type="user_account",
+        session,
+        actor=actor,
+        action=AuditAction.PASSWORD_CHANGE,
+        object_type="user_account",
         object_id=user.id,
     )
 

@@ -41,13 +41,26 @@ def list_events(
     session: DbSession, principal: AuditReader, limit: int = 100, before_id: int | None = None
 ) -> list[AuditEventOut]:
     rows = audit.list_events(session, limit=min(max(limit, 1), 1000), before_id=before_id)
-    return [AuditEventOut(id=r.id, at=r.at, username=r.username, role=r.role, ip=r.ip,
-                          action=r.action.value, object_type=r.object_type, object_id=r.object_id,
-                          outcome=r.outcome, detail=r.detail) for r in rows]
+    return [
+        AuditEventOut(
+            id=r.id,
+            at=r.at,
+            username=r.username,
+            role=r.role,
+            ip=r.ip,
+            action=r.action.value,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            outcome=r.outcome,
+            detail=r.detail,
+        )
+        for r in rows
+    ]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
 def verify(session: DbSession, principal: AuditReader) -> VerifyOut:
     result = audit.verify_chain(session)
-    return VerifyOut(ok=result.ok, checked=result.checked, first_bad_id=result.first_bad_id,
-                     reason=result.reason)
+    return VerifyOut(
+        ok=result.ok, checked=result.checked, first_bad_id=result.first_bad_id, reason=result.reason
+    )

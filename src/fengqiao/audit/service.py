@@ -202,9 +202,7 @@ def install_session_hooks() -> None:
     @event.listens_for(Session, "before_flush")
     def _guard(session: Session, _ctx: Any, _instances: Any) -> None:
         for obj in (*session.dirty, *session.deleted):
-            if isinstance(obj, AuditEvent) and (
-                obj in session.deleted or session.is_modified(obj)
-            ):
+            if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
                 raise PermissionError("the audit log is append-only")
 
     install_session_hooks._installed = True  # type: ignore[attr-defined]  # run-once flag

@@ -39,7 +39,9 @@ class DemoResult:
     lines: list[str] = field(default_factory=list)
 
 
-def import_county(session: Session, directory: Path, *, seed: int) -> tuple[list[str], dict[str, str]]:
+def import_county(
+    session: Session, directory: Path, *, seed: int
+) -> tuple[list[str], dict[str, str]]:
     """Generate the county into ``directory`` and import it; returns report lines and demo people."""
     files = generate_county(directory, seed=seed)
     lines = []
@@ -66,15 +68,25 @@ def ensure_demo_accounts(
         user = accounts.get_user_by_username(session, username)
         if user is None:
             accounts.create_user(
-                session, actor=SYSTEM, username=username, password=new_password, role=role,
+                session,
+                actor=SYSTEM,
+                username=username,
+                password=new_password,
+                role=role,
                 personnel_no=people[person_key] if person_key else None,
                 enforce_password_policy=False,
             )
             created.append(username)
             used_random = password is None
         elif password is not None and not accounts.password_matches(user, password):
-            accounts.change_password(session, actor=SYSTEM, user=user, current=None, new=password,
-                                     enforce_password_policy=False)
+            accounts.change_password(
+                session,
+                actor=SYSTEM,
+                user=user,
+                current=None,
+                new=password,
+                enforce_password_policy=False,
+            )
     return (new_password if used_random else password), created
 
 
@@ -82,7 +94,10 @@ def build_demo(settings: Settings, *, seed: int = 20261122) -> DemoResult:
     engine = make_engine(settings)
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
-    with tempfile.TemporaryDirectory(prefix="fengqiao-demo-") as tmp, unit_of_work(factory) as session:
+    with (
+        tempfile.TemporaryDirectory(prefix="fengqiao-demo-") as tmp,
+        unit_of_work(factory) as session,
+    ):
         lines, people = import_county(session, Path(tmp), seed=seed)
         password, created = ensure_demo_accounts(
             session, people=people, password=settings.demo_password or None
@@ -91,12 +106,22 @@ def build_demo(settings: Settings, *, seed: int = 20261122) -> DemoResult:
     result = DemoResult(password=password, lines=lines)
     names = ", ".join(DEMO_ACCOUNTS)
     if created and password and not settings.demo_password:
-        result.lines.append(_("Demo accounts ({names}) created with the random password: {pw}")
-                            .format(names=names, pw=password))
+        result.lines.append(
+            _("Demo accounts ({names}) created with the random password: {pw}").format(
+                names=names, pw=password
+            )
+        )
     elif settings.demo_password:
-        result.lines.append(_("Demo accounts ({names}) use the password in "
-                              "FENGQIAO_DEMO_PASSWORD.").format(names=names))
+        result.lines.append(
+            _("Demo accounts ({names}) use the password in FENGQIAO_DEMO_PASSWORD.").format(
+                names=names
+            )
+        )
     else:
-        result.lines.append(_("Demo accounts ({names}) kept their passwords; set "
-                              "FENGQIAO_DEMO_PASSWORD to reset them.").format(names=names))
+        result.lines.append(
+            _(
+                "Demo accounts ({names}) kept their passwords; set "
+                "FENGQIAO_DEMO_PASSWORD to reset them."
+            ).format(names=names)
+        )
     return result

@@ -37,32 +37,154 @@ KX = math.cos(math.radians(25.15))  # longitude degrees -> ground-equivalent lat
 BUREAU = ("QX", "清溪县公安局")
 JOINT = ("QX-DB", "清溪县东部区域联合派出所")
 CAPS = {"urban": 5000, "rural": 3000}  # residents per police grid
-TOWNS = [("溪口", "XK"), ("湖洋", "HY"), ("白沙", "BS"), ("龙门", "LM"),
-         ("高坪", "GP"), ("梅林", "ML"), ("桃坑", "TK"), ("石门", "SM")]
+TOWNS = [
+    ("溪口", "XK"),
+    ("湖洋", "HY"),
+    ("白沙", "BS"),
+    ("龙门", "LM"),
+    ("高坪", "GP"),
+    ("梅林", "ML"),
+    ("桃坑", "TK"),
+    ("石门", "SM"),
+]
 # Station centres (lon, lat): the urban one in the west, rural ones to the east.
 CENTRES = [(117.00, 25.16), (117.10, 25.25), (117.22, 25.21), (117.21, 25.08), (117.09, 25.05)]
 URBAN_HEAD = 0.05  # degrees the urban station starts late when growing: keeps it compact
 SURNAMES = "陈林黄张李王吴刘蔡杨郑邱赖罗钟谢游温江曾卢廖范饶傅邓苏何简"
-SURNAME_WEIGHTS = [12, 10, 8, 6, 6, 5, 5, 5, 3, 3, 4, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
-                   1, 1, 1, 1, 1, 1, 1]
+SURNAME_WEIGHTS = [
+    12,
+    10,
+    8,
+    6,
+    6,
+    5,
+    5,
+    5,
+    3,
+    3,
+    4,
+    3,
+    3,
+    3,
+    2,
+    2,
+    2,
+    2,
+    2,
+    2,
+    2,
+    2,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+]
 GIVEN_MALE = "伟强磊军勇杰涛斌超明华平辉建鹏俊浩宇晨志文海峰彬鑫毅锋凯阳宏德荣福坤翔炜龙昊泽瑞睿"
 GIVEN_FEMALE = "思雨婷丽芳敏静燕红霞秀兰玲娟琳欣颖佳雪梅晓丹晶洁慧莉倩蓉晗楠琪春清榕"
 VILLAGE_FIRST = "黄竹石溪龙凤桃梅松枫桂茶白青长高林罗赖铜银金马牛鹤莲桥塘井杉樟柏洪丰太"
 VILLAGE_TERRAIN = "坑坪洋坂岭山田溪口头背墩寨坊洲湖垄际厝园峰"
 VILLAGE_PAIRS = [("上", "下"), ("东", "西"), ("前", "后"), ("大", "小")]
-NEIGHBOURHOODS = ["南门", "龙津", "水南", "东门", "西门", "北门", "中山", "登高", "城东",
-                  "城西", "莲花", "桂园", "九一", "溪南"]
-ROADS = ["解放", "人民", "建设", "和平", "胜利", "新华", "东环", "西环", "北环", "府前", "学前",
-         "滨江", "沿河", "西城", "紫金", "长安", "兴隆", "公园", "环城", "东兴", "南华", "北山",
-         "文昌", "广场", "振兴", "民主", "青年", "红旗", "工业", "朝阳"]
+NEIGHBOURHOODS = [
+    "南门",
+    "龙津",
+    "水南",
+    "东门",
+    "西门",
+    "北门",
+    "中山",
+    "登高",
+    "城东",
+    "城西",
+    "莲花",
+    "桂园",
+    "九一",
+    "溪南",
+]
+ROADS = [
+    "解放",
+    "人民",
+    "建设",
+    "和平",
+    "胜利",
+    "新华",
+    "东环",
+    "西环",
+    "北环",
+    "府前",
+    "学前",
+    "滨江",
+    "沿河",
+    "西城",
+    "紫金",
+    "长安",
+    "兴隆",
+    "公园",
+    "环城",
+    "东兴",
+    "南华",
+    "北山",
+    "文昌",
+    "广场",
+    "振兴",
+    "民主",
+    "青年",
+    "红旗",
+    "工业",
+    "朝阳",
+]
 CN_ORDINALS = "一二三四五六七八九十"
-PHONE_PREFIXES = ["130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150",
-                  "151", "152", "153", "155", "156", "157", "158", "159", "166", "177", "180",
-                  "181", "182", "183", "185", "186", "187", "188", "189", "198", "199"]
+PHONE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+]
 DUTY = ["available", "off_duty", "busy", "on_scene", "en_route"]
 DUTY_WEIGHTS = [70, 12, 8, 5, 5]
-PERSONNEL_COLUMNS = ["personnel_no", "name", "kind", "station_code", "team", "position",
-                     "phone", "grid_codes", "duty_status", "lon", "lat"]
+PERSONNEL_COLUMNS = [
+    "personnel_no",
+    "name",
+    "kind",
+    "station_code",
+    "team",
+    "position",
+    "phone",
+    "grid_codes",
+    "duty_status",
+    "lon",
+    "lat",
+]
 
 
 @dataclass(frozen=True)
@@ -141,8 +263,7 @@ class _Atlas:
         pts = np.concatenate([_sample_in(county, 900, rng), town])
         minx, miny, maxx, maxy = county.bounds
         frame = shapely.box(minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
-        edges = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame,
-                                         only_edges=True)
+        edges = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame, only_edges=True)
         noded = shapely.union_all([county.boundary, *shapely.get_parts(edges)], grid_size=GRID)
         faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
         reps = shapely.get_coordinates(shapely.point_on_surface(faces))
@@ -151,8 +272,11 @@ class _Atlas:
         self.area = shapely.area(self.faces)
         left, right = shapely.STRtree(self.faces).query(self.faces, predicate="intersects")
         left, right = left[left < right], right[left < right]
-        shared = shapely.length(shapely.intersection(shapely.boundary(self.faces[left]),
-                                                     shapely.boundary(self.faces[right])))
+        shared = shapely.length(
+            shapely.intersection(
+                shapely.boundary(self.faces[left]), shapely.boundary(self.faces[right])
+            )
+        )
         self.nbrs: list[list[int]] = [[] for _ in self.faces]
         for a, b in zip(left[shared > 0].tolist(), right[shared > 0].tolist(), strict=True):
             self.nbrs[a].append(b)
@@ -196,8 +320,10 @@ class _Atlas:
             order = np.argsort(((xy - centre) ** 2).sum(-1), kind="stable")
             seeds.append(next(atoms[i] for i in order if atoms[i] not in seeds))
         regions = self.grow(atoms, seeds, [0.0] * n)
-        return sorted(regions, key=lambda r: (-round(float(self.xy[r, 1].mean()), 3),
-                                              float(self.xy[r, 0].mean())))
+        return sorted(
+            regions,
+            key=lambda r: (-round(float(self.xy[r, 1].mean()), 3), float(self.xy[r, 0].mean())),
+        )
 
     def polygon(self, atoms: list[int]) -> Polygon:
         """The union of ``atoms`` (lon/lat degrees, vertices on the 1e-6° lattice)."""
@@ -224,8 +350,9 @@ def _apportion(total: int, weights: list[float], minimum: int) -> list[int]:
 def _grid_populations(kind: str, rng: np.random.Generator) -> list[int]:
     """Residents per police grid of one station; total 110–130k urban, 25–35k rural."""
     cap = CAPS[kind]
-    n_lo, n_hi, fill_lo, lo, hi = (26, 28, 0.75, 110_000, 130_000) if kind == "urban" else (
-        10, 12, 0.68, 25_000, 35_000)
+    n_lo, n_hi, fill_lo, lo, hi = (
+        (26, 28, 0.75, 110_000, 130_000) if kind == "urban" else (10, 12, 0.68, 25_000, 35_000)
+    )
     while True:
         n = int(rng.integers(n_lo, n_hi, endpoint=True))
         fill = rng.uniform(fill_lo, 0.99, n)
@@ -298,21 +425,33 @@ class _Names:
 
     def phone(self) -> str:
         return self._unique(
-            lambda: self.rnd.choice(PHONE_PREFIXES) + f"{self.rnd.randrange(10**8):08d}")
+            lambda: self.rnd.choice(PHONE_PREFIXES) + f"{self.rnd.randrange(10**8):08d}"
+        )
 
 
 # --------------------------------------------------------------------------- county
 
 
-def _build_station(out: _Out, idx: int, atlas: _Atlas, atoms: list[int],
-                   towns: list[tuple[str, str]], names: _Names,
-                   rng: np.random.Generator) -> list[list[_Grid]]:
+def _build_station(
+    out: _Out,
+    idx: int,
+    atlas: _Atlas,
+    atoms: list[int],
+    towns: list[tuple[str, str]],
+    names: _Names,
+    rng: np.random.Generator,
+) -> list[list[_Grid]]:
     """Station ``idx`` with its districts, grids and civil grids; grids grouped by district."""
     kind = "urban" if idx == 0 else "rural"
     town, abbr = ("城关", "CG") if kind == "urban" else towns[idx - 1]
     code = f"QX-{abbr}"
-    props: dict[str, Any] = {"code": code, "name": f"{town}派出所", "kind": kind,
-                             "bureau_code": BUREAU[0], "bureau_name": BUREAU[1]}
+    props: dict[str, Any] = {
+        "code": code,
+        "name": f"{town}派出所",
+        "kind": kind,
+        "bureau_code": BUREAU[0],
+        "bureau_name": BUREAU[1],
+    }
     if kind == "rural":
         props.update(joint_station_code=JOINT[0], joint_station_name=JOINT[1])
     street = f"{rng.choice(ROADS)}路" if kind == "urban" else f"{town}街"
@@ -320,8 +459,9 @@ def _build_station(out: _Out, idx: int, atlas: _Atlas, atoms: list[int],
     out.stations.append((atlas.polygon(atoms), props))
 
     pops = _grid_populations(kind, rng)
-    n_districts = int(rng.integers(3, 4, endpoint=True) if kind == "urban"
-                      else rng.integers(2, 3, endpoint=True))
+    n_districts = int(
+        rng.integers(3, 4, endpoint=True) if kind == "urban" else rng.integers(2, 3, endpoint=True)
+    )
     district_atoms = atlas.split(atoms, n_districts, rng)
     counts = _apportion(len(pops), [float(atlas.area[d].sum()) for d in district_atoms], 2)
     hoods = [h + "社区" for h in names.rnd.sample(NEIGHBOURHOODS, 3 * n_districts)]
@@ -333,7 +473,7 @@ def _build_station(out: _Out, idx: int, atlas: _Atlas, atoms: list[int],
         grid_atoms = atlas.split(datoms, count, rng)
         home: list[str] = []
         if kind == "urban":
-            local = hoods[3 * d: 3 * d + int(rng.integers(2, 3, endpoint=True))]
+            local = hoods[3 * d : 3 * d + int(rng.integers(2, 3, endpoint=True))]
             chunks = np.array_split(np.arange(count), len(local))
             home = [h for h, chunk in zip(local, chunks, strict=True) for _ in chunk]
         grids: list[_Grid] = []
@@ -347,38 +487,60 @@ def _build_station(out: _Out, idx: int, atlas: _Atlas, atoms: list[int],
                     places.append(home[g + 1])
                 road = roads[number - 1] + names.rnd.choice("路街")
                 grid_name = f"{home[g][:-2]}{road}警格"
-                communities = [places[j % len(places)]
-                               for j in range(names.rnd.choice([1, 2, 2, 3]))]
+                communities = [
+                    places[j % len(places)] for j in range(names.rnd.choice([1, 2, 2, 3]))
+                ]
             else:
                 places = names.villages(names.rnd.choices([1, 2, 3], weights=[3, 5, 2])[0])
                 grid_name = "—".join(places) + "警格"
                 communities = places
-            out.grids.append((gpoly, {"code": grid_code, "name": grid_name,
-                                      "district_code": district_code, "kind": kind,
-                                      "population": pops[number - 1],
-                                      "places": ";".join(places)}))
+            out.grids.append(
+                (
+                    gpoly,
+                    {
+                        "code": grid_code,
+                        "name": grid_name,
+                        "district_code": district_code,
+                        "kind": kind,
+                        "population": pops[number - 1],
+                        "places": ";".join(places),
+                    },
+                )
+            )
             pieces = atlas.split(gatoms, len(communities), rng)
             for w, (catoms, community) in enumerate(zip(pieces, communities, strict=True)):
                 cpoly = gpoly if len(communities) == 1 else atlas.polygon(catoms)
                 civil_seq[community] += 1
-                out.civil.append((cpoly, {"code": f"{grid_code}-W{w + 1}",
-                                          "name": f"{community}第{civil_seq[community]}网格",
-                                          "community": community,
-                                          "police_grid_code": grid_code}))
+                out.civil.append(
+                    (
+                        cpoly,
+                        {
+                            "code": f"{grid_code}-W{w + 1}",
+                            "name": f"{community}第{civil_seq[community]}网格",
+                            "community": community,
+                            "police_grid_code": grid_code,
+                        },
+                    )
+                )
             grids.append(_Grid(grid_code, gpoly))
         if kind == "urban":
             district_name = f"城关第{CN_ORDINALS[d]}警务区"
         else:  # the township seat, then named after the district's first village
             first_village = str(out.grids[-count][1]["places"]).split(";")[0]
             district_name = (town if d == 0 else first_village.removesuffix("村")) + "警务区"
-        out.districts.append((atlas.polygon(datoms), {
-            "code": district_code, "name": district_name, "station_code": code}))
+        out.districts.append(
+            (
+                atlas.polygon(datoms),
+                {"code": district_code, "name": district_name, "station_code": code},
+            )
+        )
         grouped.append(grids)
     return grouped
 
 
-def _build_personnel(out: _Out, station: tuple[Polygon, dict[str, Any]],
-                     grouped: list[list[_Grid]], names: _Names) -> None:
+def _build_personnel(
+    out: _Out, station: tuple[Polygon, dict[str, Any]], grouped: list[list[_Grid]], names: _Names
+) -> None:
     """Personnel of one station (1+1+N per grid); demo accounts come from the urban station."""
     area, props = station
     code, urban = props["code"], props["kind"] == "urban"
@@ -394,11 +556,21 @@ def _build_personnel(out: _Out, station: tuple[Polygon, dict[str, Any]],
         number = names.number(kind)
         if demo and role is not None:
             out.demo[role] = number
-        out.people.append({
-            "personnel_no": number, "name": names.person(), "kind": kind, "station_code": code,
-            "team": team, "position": position, "phone": names.phone(),
-            "grid_codes": ";".join(g.code for g in grids), "duty_status": status,
-            "lon": lon, "lat": lat})
+        out.people.append(
+            {
+                "personnel_no": number,
+                "name": names.person(),
+                "kind": kind,
+                "station_code": code,
+                "team": team,
+                "position": position,
+                "phone": names.phone(),
+                "grid_codes": ";".join(g.code for g in grids),
+                "duty_status": status,
+                "lon": lon,
+                "lat": lat,
+            }
+        )
 
     add("station_chief", "officer", "", "所长", [])
     add(None, "officer", "", "教导员", [])
@@ -414,7 +586,7 @@ def _build_personnel(out: _Out, station: tuple[Polygon, dict[str, Any]],
         i = 0
         while i < len(grids):
             size = 1 if i + 1 == len(grids) else rnd.choices([1, 2], [1, 1] if urban else [1, 2])[0]
-            add("community_officer", "officer", "community", "社区民警", grids[i:i + size])
+            add("community_officer", "officer", "community", "社区民警", grids[i : i + size])
             i += size
     for grid in all_grids:
         add("auxiliary", "auxiliary", "community", "社区辅警", [grid])
@@ -429,17 +601,27 @@ def _build_personnel(out: _Out, station: tuple[Polygon, dict[str, Any]],
 
 def _geometry(geom: Polygon) -> dict[str, Any]:
     """GeoJSON Polygon (exterior counter-clockwise), coordinates rounded to 6 decimals."""
-    rings = [[[round(x, 6), round(y, 6)] for x, y in ring.coords]
-             for ring in (orient(geom, 1.0).exterior, *orient(geom, 1.0).interiors)]
+    rings = [
+        [[round(x, 6), round(y, 6)] for x, y in ring.coords]
+        for ring in (orient(geom, 1.0).exterior, *orient(geom, 1.0).interiors)
+    ]
     _polygon(Polygon(rings[0], rings[1:]))  # still valid after rounding
     return {"type": "Polygon", "coordinates": rings}
 
 
 def _write_geojson(path: Path, features: list[tuple[Polygon, dict[str, Any]]]) -> Path:
-    lines = [json.dumps({"type": "Feature", "properties": props, "geometry": _geometry(geom)},
-                        ensure_ascii=False, separators=(",", ":")) for geom, props in features]
-    path.write_text('{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n",
-                    encoding="utf-8")
+    lines = [
+        json.dumps(
+            {"type": "Feature", "properties": props, "geometry": _geometry(geom)},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for geom, props in features
+    ]
+    path.write_text(
+        '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n",
+        encoding="utf-8",
+    )
     return path
 
 

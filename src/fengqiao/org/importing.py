@@ -28,6 +28,7 @@ from fengqiao.audit.service import Actor
 from fengqiao.errors import InvalidInput
 from fengqiao.geo.validate import find_overlaps, polygon_problem
 from fengqiao.i18n import _
+from fengqiao.labels import kind_label
 from fengqiao.org.models import (
     AreaKind,
     Bureau,
@@ -419,8 +420,8 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
         if district.geometry is not None:
             outside = row.geometry.difference(district.geometry).area
             if outside > 0.01 * row.geometry.area:
-                bag.add(row.where, "geometry", _("{pct:.0f} % of the grid lies outside its police "
-                                                 "district {code}; redraw it inside.").format(
+                bag.add(row.where, "geometry", _("Part of the grid ({pct:.0f}%) lies outside its "
+                                                 "police district {code}; redraw it inside.").format(
                     pct=100 * outside / row.geometry.area, code=p["district_code"]))
     for dcode, items in by_district.items():
         stored = session.scalars(select(PoliceGrid).where(
@@ -429,7 +430,7 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
                          for g in stored]
         for i, j, area in find_overlaps([geom for _w, _c, geom in items]):
             bag.add(items[i][0], "geometry", _("overlaps grid {other} of the same district by "
-                                               "{m2:.0f} m² (about); grids of one district must not "
+                                               "about {m2:.0f} m²; grids of one district must not "
                                                "overlap.").format(other=items[j][1], m2=area))
     bag.raise_if_any()
     report = ImportReport("grids", path.name)
@@ -530,7 +531,7 @@ def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportRep
                 if other != p["no"]:
                     bag.add(row.where, "grid_codes", _("grid {code} already has the {kind} {other}; a "
                                                        "grid has one fixed officer and one auxiliary.")
-                            .format(code=code, kind=p["kind"], other=other))
+                            .format(code=code, kind=kind_label(p["kind"]), other=other))
     # A fixed post held in the database by someone not in this file also conflicts.
     if fixed:
         held = session.execute(
@@ -545,7 +546,7 @@ def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportRep
             if holder and pno != holder and pno not in in_file:
                 bag.add(_("personnel {no}").format(no=holder), "grid_codes",
                         _("grid {code} already has the {kind} {other} in the database; release it "
-                          "first.").format(code=gcode, kind=role.value, other=pno))
+                          "first.").format(code=gcode, kind=kind_label(role.value), other=pno))
     bag.raise_if_any()
     report = ImportReport("personnel", path.name)
     existing = {p.personnel_no: p for p in session.scalars(

@@ -71,9 +71,7 @@ class Station(Base):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[AreaKind] = mapped_column(enum_column(AreaKind))
     bureau_id: Mapped[int] = mapped_column(ForeignKey("bureau.id"), index=True)
-    joint_station_id: Mapped[int | None] = mapped_column(
-        ForeignKey("joint_station.id"), index=True
-    )
+    joint_station_id: Mapped[int | None] = mapped_column(ForeignKey("joint_station.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     geometry: Mapped[BaseGeometry | None] = mapped_column(Geometry)
 

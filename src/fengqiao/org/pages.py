@@ -25,8 +25,12 @@ def overview_map(request: Request, session: DbSession, principal: MapReader) -> 
 
 
 @router.get("/grids/{grid_id}/card")
-def grid_card(request: Request, session: DbSession, principal: GridReader, grid_id: int) -> Response:
-    return render(request, "org/grid_card.html", grid=org.get_grid_or_raise(session, principal, grid_id))
+def grid_card(
+    request: Request, session: DbSession, principal: GridReader, grid_id: int
+) -> Response:
+    return render(
+        request, "org/grid_card.html", grid=org.get_grid_or_raise(session, principal, grid_id)
+    )
 
 
 @router.get("/grids")
@@ -43,10 +47,16 @@ def roster(
     status: DutyStatus | None = None,
 ) -> Response:
     people = org.list_personnel(session, principal, station_id=station_id, status=status)
-    everyone = people if status is None else org.list_personnel(session, principal,
-                                                                 station_id=station_id)
+    everyone = (
+        people if status is None else org.list_personnel(session, principal, station_id=station_id)
+    )
     return render(
-        request, "org/personnel.html", people=people, summary=org.duty_summary(everyone),
-        stations=org.list_stations(session, principal), station_id=station_id,
-        status=status.value if status else None, statuses=[s.value for s in DutyStatus],
+        request,
+        "org/personnel.html",
+        people=people,
+        summary=org.duty_summary(everyone),
+        stations=org.list_stations(session, principal),
+        station_id=station_id,
+        status=status.value if status else None,
+        statuses=[s.value for s in DutyStatus],
     )

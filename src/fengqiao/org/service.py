@@ -74,7 +74,9 @@ def _grid_outs(session: Session, grids: list[PoliceGrid]) -> list[GridOut]:
     for g in grids:
         members = team[g.id]
 
-        def first(kind: PersonKind, members: list[tuple[PersonKind, Person]] = members) -> Person | None:
+        def first(
+            kind: PersonKind, members: list[tuple[PersonKind, Person]] = members
+        ) -> Person | None:
             return next((p for role, p in members if role is kind), None)
 
         officer, auxiliary = first(PersonKind.OFFICER), first(PersonKind.AUXILIARY)
@@ -105,8 +107,12 @@ def list_grids(session: Session, principal: Principal) -> list[GridOut]:
     grids = list(session.scalars(_scoped_grids(principal)).unique())
     outs = _grid_outs(session, grids)
     audit.record(
-        session, actor=principal.actor, action=AuditAction.READ, object_type="police_grid",
-        object_id="list", detail={"count": len(outs)},
+        session,
+        actor=principal.actor,
+        action=AuditAction.READ,
+        object_type="police_grid",
+        object_id="list",
+        detail={"count": len(outs)},
     )
     return outs
 
@@ -117,7 +123,10 @@ def get_grid_or_raise(session: Session, principal: Principal, grid_id: int) -> G
         raise NotFound(_("No grid {id} within your area.").format(id=grid_id))
     out = _grid_outs(session, [grid])[0]
     audit.record(
-        session, actor=principal.actor, action=AuditAction.READ, object_type="police_grid",
+        session,
+        actor=principal.actor,
+        action=AuditAction.READ,
+        object_type="police_grid",
         object_id=grid.id,
     )
     return out
@@ -130,20 +139,30 @@ def grids_geojson(session: Session, principal: Principal) -> dict[str, Any]:
     features = []
     for g in grids:
         out = outs[g.id]
-        features.append({
-            "type": "Feature",
-            "id": g.id,
-            "geometry": mapping(g.geometry),
-            "properties": {
-                "id": g.id, "code": g.code, "name": g.name, "kind": g.kind.value,
-                "population": g.population, "station": out.station_name,
-                "district": out.district_name,
-                "officer": out.officer.name if out.officer else None,
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": g.id,
+                "geometry": mapping(g.geometry),
+                "properties": {
+                    "id": g.id,
+                    "code": g.code,
+                    "name": g.name,
+                    "kind": g.kind.value,
+                    "population": g.population,
+                    "station": out.station_name,
+                    "district": out.district_name,
+                    "officer": out.officer.name if out.officer else None,
+                },
+            }
+        )
     audit.record(
-        session, actor=principal.actor, action=AuditAction.READ, object_type="police_grid",
-        object_id="map", detail={"count": len(features)},
+        session,
+        actor=principal.actor,
+        action=AuditAction.READ,
+        object_type="police_grid",
+        object_id="map",
+        detail={"count": len(features)},
     )
     return {"type": "FeatureCollection", "features": features}
 
@@ -166,9 +185,14 @@ def list_stations(session: Session, principal: Principal) -> list[StationOut]:
         query = query.where(Station.id.in_(principal.station_ids))
     return [
         StationOut(
-            id=s.id, code=s.code, name=s.name, kind=s.kind.value,
+            id=s.id,
+            code=s.code,
+            name=s.name,
+            kind=s.kind.value,
             joint_station=s.joint_station.name if s.joint_station else None,
-            districts=d, grids=n, population=int(pop),
+            districts=d,
+            grids=n,
+            population=int(pop),
         )
         for s, d, n, pop in session.execute(query).unique()
     ]
@@ -185,16 +209,21 @@ def list_personnel(
     """The roster (实有警力一览表) within scope; phones masked; the read is audited."""
     query = (
         select(Person)
-        .options(joinedload(Person.station), joinedload(Person.assignments).joinedload(
-            GridAssignment.grid))
+        .options(
+            joinedload(Person.station),
+            joinedload(Person.assignments).joinedload(GridAssignment.grid),
+        )
         .order_by(Person.station_id, Person.kind, Person.personnel_no)
     )
     if principal.station_ids is not None:
         query = query.where(Person.station_id.in_(principal.station_ids))
     if principal.grid_ids is not None:
         query = query.where(
-            Person.id.in_(select(GridAssignment.person_id).where(
-                GridAssignment.grid_id.in_(principal.grid_ids)))
+            Person.id.in_(
+                select(GridAssignment.person_id).where(
+                    GridAssignment.grid_id.in_(principal.grid_ids)
+                )
+            )
         )
     if station_id is not None:
         query = query.where(Person.station_id == station_id)
@@ -204,18 +233,32 @@ def list_personnel(
         query = query.where(Person.kind == kind)
     people = list(session.scalars(query).unique())
     audit.record(
-        session, actor=principal.actor, action=AuditAction.READ, object_type="person",
+        session,
+        actor=principal.actor,
+        action=AuditAction.READ,
+        object_type="person",
         object_id="roster",
-        detail={"count": len(people), "station_id": station_id,
-                "status": status.value if status else None},
+        detail={
+            "count": len(people),
+            "station_id": station_id,
+            "status": status.value if status else None,
+        },
     )
     return [
         PersonOut(
-            id=p.id, personnel_no=p.personnel_no, name=p.name, kind=p.kind.value,
-            team=p.team.value if p.team else None, position=p.position,
-            station_code=p.station.code, station_name=p.station.name,
-            phone_masked=mask_phone(p.phone), duty_status=p.duty_status.value,
-            grids=[a.grid.code for a in p.assignments], lon=p.last_lon, lat=p.last_lat,
+            id=p.id,
+            personnel_no=p.personnel_no,
+            name=p.name,
+            kind=p.kind.value,
+            team=p.team.value if p.team else None,
+            position=p.position,
+            station_code=p.station.code,
+            station_name=p.station.name,
+            phone_masked=mask_phone(p.phone),
+            duty_status=p.duty_status.value,
+            grids=[a.grid.code for a in p.assignments],
+            lon=p.last_lon,
+            lat=p.last_lat,
         )
         for p in people
     ]
