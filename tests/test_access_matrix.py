@@ -6,19 +6,22 @@ The expected statuses are written out by hand from the POLICY in ``fengqiao.auth
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.accounts.models import Role, UserAccount
+from fengqiao.app import create_app
 from fengqiao.audit.models import AuditAction, AuditEvent
 from fengqiao.demo.build import DEMO_ACCOUNTS
 from fengqiao.org.models import GridAssignment, PoliceDistrict, PoliceGrid, Station
-from tests.conftest import DEMO_PASSWORD, bearer, login_token
+from tests.conftest import DEMO_PASSWORD, bearer, login_token, sqlite_settings
 
 HTML = {"Accept": "text/html"}
 GRID = "{grid}"  # placeholder in a path: a grid every demo account may see
@@ -68,14 +71,16 @@ def db(client: TestClient) -> Session:
     return session
 
 
-def web_login(client: TestClient, username: str) -> None:
-    """Log in through the form; the session cookie stays in the client's cookie jar."""
+def web_login(client: TestClient, username: str) -> str:
+    """Log in through the form; returns the session cookie (also kept in the cookie jar)."""
     response = client.post(
         "/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/"},
         headers=HTML, follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    assert client.cookies.get("fq_session"), "the login did not set the session cookie"
+    cookie = response.cookies.get("fq_session")
+    assert cookie, "the login did not set the session cookie"
+    return cookie
 
 
 def common_grid_id(client: TestClient) -> int:
@@ -93,16 +98,34 @@ def common_grid_id(client: TestClient) -> int:
     return min(common)
 
 
-def fill(path: str, client: TestClient) -> str:
-    return path.replace(GRID, str(common_grid_id(client))) if GRID in path else path
+class Logins:
+    """One app over one demo copy for the whole matrix; each account logs in once
+    (argon2 makes every login cost ~0.1 s), through POST /login and the token endpoint."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.grid_id = common_grid_id(client)
+        self._tokens: dict[str, str] = {}
+        self._cookies: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            self._tokens[username] = login_token(self.client, username)
+        return self._tokens[username]
+
+    def cookie(self, username: str) -> dict[str, str]:
+        if username not in self._cookies:
+            self._cookies[username] = web_login(self.client, username)
+            self.client.cookies.clear()  # each request names its account explicitly
+        return {"Cookie": f"fq_session={self._cookies[username]}"}
 
 
-def audit_count(client: TestClient, **where: Any) -> int:
-    with db(client) as session:
-        query = select(func.count()).select_from(AuditEvent)
-        for column, value in where.items():
-            query = query.where(getattr(AuditEvent, column) == value)
-        return session.scalar(query) or 0
+@pytest.fixture(scope="module")
+def logins(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logins]:
+    path = tmp_path_factory.mktemp("matrix") / "demo.db"
+    shutil.copy(demo_template, path)
+    with TestClient(create_app(sqlite_settings(path, demo_password=DEMO_PASSWORD))) as client:
+        yield Logins(client)
 
 
 # --- the matrix ------------------------------------------------------------------------
@@ -114,19 +137,18 @@ def test_matrix_has_one_column_per_role() -> None:
 
 
 @pytest.mark.parametrize(("path", "username", "expected"), _cells(PAGES))
-def test_page_access(client: TestClient, path: str, username: str, expected: int) -> None:
-    url = fill(path, client)
-    web_login(client, username)
-    response = client.get(url, headers=HTML, follow_redirects=False)
+def test_page_access(logins: Logins, path: str, username: str, expected: int) -> None:
+    url = path.replace(GRID, str(logins.grid_id))
+    response = logins.client.get(url, headers={**HTML, **logins.cookie(username)},
+                                 follow_redirects=False)
     assert response.status_code == expected, f"{username} GET {url}: {response.text[:300]}"
     assert response.headers["content-type"].startswith("text/html")
 
 
 @pytest.mark.parametrize(("path", "username", "expected"), _cells(API))
-def test_api_access(client: TestClient, path: str, username: str, expected: int) -> None:
-    url = fill(path, client)
-    token = login_token(client, username)
-    response = client.get(url, headers=bearer(token))
+def test_api_access(logins: Logins, path: str, username: str, expected: int) -> None:
+    url = path.replace(GRID, str(logins.grid_id))
+    response = logins.client.get(url, headers=bearer(logins.token(username)))
     assert response.status_code == expected, f"{username} GET {url}: {response.text[:300]}"
     assert response.headers["content-type"].startswith("application/json")
 
@@ -134,32 +156,33 @@ def test_api_access(client: TestClient, path: str, username: str, expected: int)
 # --- without logging in ----------------------------------------------------------------
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_page_without_login_redirects_to_login(client: TestClient, path: str) -> None:
-    url = fill(path, client)
-    response = client.get(url, headers=HTML, follow_redirects=False)
+def test_page_without_login_redirects_to_login(logins: Logins, path: str) -> None:
+    url = path.replace(GRID, str(logins.grid_id))
+    response = logins.client.get(url, headers=HTML, follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/login?next=")
+    assert response.headers["location"] == f"/login?next={url}"
 
 
 @pytest.mark.parametrize("path", list(API))
-def test_api_without_login_is_401(client: TestClient, path: str) -> None:
-    url = fill(path, client)
-    response = client.get(url)
+def test_api_without_login_is_401(logins: Logins, path: str) -> None:
+    response = logins.client.get(path.replace(GRID, str(logins.grid_id)))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/grids"])
-def test_api_with_unknown_token_is_401(client: TestClient, path: str) -> None:
-    response = client.get(path, headers=bearer("not-a-token"))
+def test_api_with_unknown_token_is_401(logins: Logins, path: str) -> None:
+    response = logins.client.get(path, headers=bearer("not-a-token"))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 # --- data scope ------------------------------------------------------------------------
 
-def api_get(client: TestClient, username: str, path: str) -> Response:
-    return client.get(path, headers=bearer(login_token(client, username)))
+def api_get(logins: Logins, username: str, path: str) -> Any:
+    response = logins.client.get(path, headers=bearer(logins.token(username)))
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def grids_of_station(session: Session, code: str | None = None) -> set[int]:
@@ -169,72 +192,80 @@ def grids_of_station(session: Session, code: str | None = None) -> set[int]:
     return set(session.scalars(query))
 
 
-def test_grid_worker_lists_only_his_own_grids(client: TestClient) -> None:
-    me = api_get(client, "gridworker", "/api/v1/me").json()
-    with db(client) as session:
+def test_grid_worker_lists_only_his_own_grids(logins: Logins) -> None:
+    me = api_get(logins, "gridworker", "/api/v1/me")
+    with db(logins.client) as session:
         assigned = set(session.scalars(
             select(GridAssignment.grid_id).where(GridAssignment.person_id == me["person_id"])
         ))
         station_grids = grids_of_station(session, "QX-CG")
     assert assigned, "the demo grid worker should serve at least one grid"
-    assert assigned < station_grids  # so listing the whole station would be caught
+    assert assigned < station_grids  # so listing his whole station would be caught
 
-    listed = {g["id"] for g in api_get(client, "gridworker", "/api/v1/grids").json()}
-    on_map = {f["id"] for f in api_get(client, "gridworker", "/api/v1/grids.geojson").json()["features"]}
+    listed = {g["id"] for g in api_get(logins, "gridworker", "/api/v1/grids")}
+    mapped = {f["id"] for f in api_get(logins, "gridworker", "/api/v1/grids.geojson")["features"]}
     assert listed == assigned
-    assert on_map == assigned
+    assert mapped == assigned
     assert set(me["scope_grid_ids"]) == assigned
 
 
-def test_officer_sees_only_the_grids_of_his_station(client: TestClient) -> None:
-    grids = api_get(client, "officer", "/api/v1/grids").json()
-    with db(client) as session:
+def test_officer_sees_only_the_grids_of_his_station(logins: Logins) -> None:
+    grids = api_get(logins, "officer", "/api/v1/grids")
+    with db(logins.client) as session:
         expected = grids_of_station(session, "QX-CG")
     assert {g["station_code"] for g in grids} == {"QX-CG"}
     assert {g["id"] for g in grids} == expected
-    stations = api_get(client, "officer", "/api/v1/stations").json()
-    assert [s["code"] for s in stations] == ["QX-CG"]
+    assert [s["code"] for s in api_get(logins, "officer", "/api/v1/stations")] == ["QX-CG"]
 
 
-def test_admin_sees_all_five_stations_and_every_grid(client: TestClient) -> None:
-    stations = api_get(client, "admin", "/api/v1/stations").json()
-    grids = api_get(client, "admin", "/api/v1/grids").json()
-    with db(client) as session:
+def test_admin_sees_all_five_stations_and_every_grid(logins: Logins) -> None:
+    stations = api_get(logins, "admin", "/api/v1/stations")
+    grids = api_get(logins, "admin", "/api/v1/grids")
+    with db(logins.client) as session:
         every_grid = grids_of_station(session)
     assert len(stations) == 5
     assert len({g["station_code"] for g in grids}) == 5
     assert {g["id"] for g in grids} == every_grid
 
 
-def test_command_room_outside_a_joint_station_sees_only_its_station(client: TestClient) -> None:
-    with db(client) as session:
+def test_command_room_outside_a_joint_station_sees_only_its_station(logins: Logins) -> None:
+    with db(logins.client) as session:
         station = session.scalar(select(Station).where(Station.code == "QX-CG"))
         assert station is not None and station.joint_station_id is None
-    stations = api_get(client, "command", "/api/v1/stations").json()
-    assert [s["code"] for s in stations] == ["QX-CG"]
+    assert [s["code"] for s in api_get(logins, "command", "/api/v1/stations")] == ["QX-CG"]
 
 
-def test_grid_outside_the_grid_workers_scope_is_404(client: TestClient) -> None:
-    token = login_token(client, "gridworker")
-    me = client.get("/api/v1/me", headers=bearer(token)).json()
-    with db(client) as session:
-        own = set(me["scope_grid_ids"])
+def test_grid_outside_the_grid_workers_scope_is_404(logins: Logins) -> None:
+    own = set(api_get(logins, "gridworker", "/api/v1/me")["scope_grid_ids"])
+    with db(logins.client) as session:
         same_station_other = min(grids_of_station(session, "QX-CG") - own)
         other_station = min(grids_of_station(session, "QX-LM"))
+    token = logins.token("gridworker")
     for grid_id in (same_station_other, other_station):
-        response = client.get(f"/api/v1/grids/{grid_id}", headers=bearer(token))
+        response = logins.client.get(f"/api/v1/grids/{grid_id}", headers=bearer(token))
         assert response.status_code == 404, grid_id
-    # ... while the officer of the station does see the first one
-    officer = api_get(client, "officer", f"/api/v1/grids/{same_station_other}")
-    assert officer.status_code == 200
+    # ... while the station's officer does see the first one
+    assert api_get(logins, "officer", f"/api/v1/grids/{same_station_other}")["id"] == same_station_other
 
 
-def test_grid_card_outside_scope_is_404(client: TestClient) -> None:
-    with db(client) as session:
+def test_grid_card_outside_scope_is_404(logins: Logins) -> None:
+    with db(logins.client) as session:
         other_station = min(grids_of_station(session, "QX-LM"))
-    web_login(client, "officer")
-    response = client.get(f"/grids/{other_station}/card", headers=HTML)
+    response = logins.client.get(f"/grids/{other_station}/card",
+                                 headers={**HTML, **logins.cookie("officer")})
     assert response.status_code == 404
+
+
+# --- denied requests are audited (each on a fresh copy of the demo) ----------------------
+
+def access_denied_rows(client: TestClient) -> list[tuple[Any, ...]]:
+    """(id, username, role, object_id, outcome) of every access_denied audit row."""
+    with db(client) as session:
+        return [tuple(row) for row in session.execute(
+            select(AuditEvent.id, AuditEvent.username, AuditEvent.role, AuditEvent.object_id,
+                   AuditEvent.outcome)
+            .where(AuditEvent.action == AuditAction.ACCESS_DENIED).order_by(AuditEvent.id)
+        )]
 
 
 @pytest.mark.parametrize(("username", "path"), [
@@ -244,26 +275,24 @@ def test_grid_card_outside_scope_is_404(client: TestClient) -> None:
 ])
 def test_denied_api_request_is_audited(client: TestClient, username: str, path: str) -> None:
     token = login_token(client, username)
-    before = audit_count(client, action=AuditAction.ACCESS_DENIED)
-    response = client.get(path, headers=bearer(token))
-    assert response.status_code == 403
-    with db(client) as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == AuditAction.ACCESS_DENIED)
-            .order_by(AuditEvent.id)
-        ).all()
-    assert len(rows) == before + 1
-    assert (rows[-1].username, rows[-1].object_id, rows[-1].outcome) == (username, path, "denied")
+    before = access_denied_rows(client)
+    assert client.get(path, headers=bearer(token)).status_code == 403
+    after = access_denied_rows(client)
+    assert len(after) == len(before) + 1
+    assert after[-1][1:] == (username, DEMO_ACCOUNTS[username][0].value, path, "denied")
 
 
 def test_denied_page_request_is_audited(client: TestClient) -> None:
-    web_login(client, "gridworker")
-    before = audit_count(client, action=AuditAction.ACCESS_DENIED, object_id="/personnel")
+    web_login(client, "gridworker")  # the cookie stays in the client's jar
+    before = access_denied_rows(client)
     assert client.get("/personnel", headers=HTML).status_code == 403
-    assert audit_count(client, action=AuditAction.ACCESS_DENIED, object_id="/personnel") == before + 1
+    after = access_denied_rows(client)
+    assert len(after) == len(before) + 1
+    assert after[-1][1:] == ("gridworker", "grid_worker", "/personnel", "denied")
 
 
 def test_allowed_request_writes_no_access_denied_row(client: TestClient) -> None:
-    before = audit_count(client, action=AuditAction.ACCESS_DENIED)
-    assert api_get(client, "admin", "/api/v1/personnel").status_code == 200
-    assert audit_count(client, action=AuditAction.ACCESS_DENIED) == before
+    token = login_token(client, "admin")
+    before = access_denied_rows(client)
+    assert client.get("/api/v1/personnel", headers=bearer(token)).status_code == 200
+    assert access_denied_rows(client) == before

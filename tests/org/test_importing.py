@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
 from openpyxl import Workbook
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -26,6 +25,7 @@ from fengqiao.audit.models import AuditAction, AuditEvent
 from fengqiao.audit.service import SYSTEM
 from fengqiao.db import unit_of_work
 from fengqiao.demo.county import PERSONNEL_COLUMNS, CountyFiles, generate_county
+from fengqiao.labels import kind_label
 from fengqiao.org.importing import (
     IMPORTERS,
     KIND_ALIASES,
@@ -385,8 +385,7 @@ def test_broken_json_is_rejected_with_line_and_column(
 
     exc = rejected(session_factory, "grids", path)
 
-    assert len(exc.problems) == 1 and exc.problems[0].where.startswith("line 2, column ")
-    single_problem(exc, file="grids.geojson", where=exc.problems[0].where, field="-",
+    single_problem(exc, file="grids.geojson", where="line 3, column 1", field="-",
                    says=["not valid JSON", "save the file as GeoJSON"])
     assert counts(session_factory) == before
 
@@ -626,7 +625,7 @@ def test_two_officers_claiming_one_grid_are_rejected(
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
     single_problem(exc, file="p.csv", where=f"row {b + 2}", field="grid_codes",
-                   says=[f"grid {grid} already has the {kind} {rows[a]['personnel_no']}",
+                   says=[f"grid {grid} already has the {kind_label(kind)} {rows[a]['personnel_no']}",
                          "one fixed officer and one auxiliary"])
     assert counts(session_factory) == before
 
@@ -644,7 +643,7 @@ def test_new_officer_claiming_a_grid_held_in_the_database_is_rejected(
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", [newcomer]))
 
     single_problem(exc, file="p.csv", where="personnel 359999", field="grid_codes",
-                   says=[f"grid {grid} already has the officer {holder['personnel_no']}",
+                   says=[f"grid {grid} already has the Officer {holder['personnel_no']}",
                          "release it first"])
     assert counts(session_factory) == before
 

@@ -384,6 +384,8 @@ def _population(bag: _Collector, row: _Row) -> int:
     if raw is None or raw == "":
         bag.add(row.where, "population", _("is required: the number of residents."))
         return 0
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 2500.0 from tools that write every number as a double
     try:
         value = int(str(raw).strip())
     except ValueError:
@@ -409,12 +411,14 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
             bag.add(row.where, "district_code", _("unknown police district {code}; import the "
                                                   "districts first or correct the code.")
                     .format(code=p["district_code"]))
-    bag.raise_if_any()
     # Overlap check per district: the file's grids plus stored grids the file does not replace.
+    # Rows without a usable polygon or district are already reported; checking the others
+    # too reports every problem of the file at once.
     codes = {p["code"] for p in parsed}
     by_district: dict[str, list[tuple[str, str, BaseGeometry]]] = {}
     for row, p in zip(rows, parsed, strict=True):
-        assert row.geometry is not None  # checked by _read_features
+        if row.geometry is None or p["district_code"] not in districts:
+            continue
         by_district.setdefault(p["district_code"], []).append((row.where, p["code"], row.geometry))
         district = districts[p["district_code"]]
         if district.geometry is not None:
@@ -522,7 +526,8 @@ def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportRep
                                                  "first or correct the code.").format(code=p["station_code"]))
         for code in p["grids"]:
             if code not in grids:
-                bag.add(row.where, "grid_codes", _("unknown police grid {code}.").format(code=code))
+                bag.add(row.where, "grid_codes", _("unknown police grid {code}; import the grids first "
+                                                 "or correct the code.").format(code=code))
             elif station is not None and grid_station[code] != station.id:
                 bag.add(row.where, "grid_codes", _("grid {code} belongs to another station.")
                         .format(code=code))

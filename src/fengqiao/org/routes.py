@@ -22,6 +22,12 @@ def list_stations(session: DbSession, principal: GridReader) -> list[StationOut]
     return org.list_stations(session, principal)
 
 
+@router.get("/stations.geojson")
+def stations_geojson(session: DbSession, principal: GridReader) -> dict[str, Any]:
+    """Station areas as a GeoJSON FeatureCollection (WGS-84 lon/lat)."""
+    return org.stations_geojson(session, principal)
+
+
 @router.get("/grids", response_model=list[GridOut])
 def list_grids(session: DbSession, principal: GridReader) -> list[GridOut]:
     """Police grids in your scope with population, officer, auxiliary and grid workers."""

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from shapely.geometry import mapping
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from fengqiao.audit import service as audit
@@ -28,7 +28,7 @@ from fengqiao.org.schemas import GridOut, PersonOut, PersonRef, StationOut
 from fengqiao.privacy import mask_phone
 
 
-def _scoped_grids(principal: Principal) -> Select[tuple[PoliceGrid]]:
+def _scoped_grids(principal: Principal) -> Select[PoliceGrid]:
     query = (
         select(PoliceGrid)
         .join(PoliceGrid.district)
@@ -167,6 +167,24 @@ def grids_geojson(session: Session, principal: Principal) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def stations_geojson(session: Session, principal: Principal) -> dict[str, Any]:
+    """Station areas (WGS-84) for the map's boundary layer; no personal data."""
+    query = select(Station).where(Station.geometry.is_not(None)).order_by(Station.code)
+    if principal.station_ids is not None:
+        query = query.where(Station.id.in_(principal.station_ids))
+    features = [
+        {
+            "type": "Feature",
+            "id": s.id,
+            "geometry": mapping(s.geometry),
+            "properties": {"id": s.id, "code": s.code, "name": s.name, "kind": s.kind.value},
+        }
+        for s in session.scalars(query)
+        if s.geometry is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def list_stations(session: Session, principal: Principal) -> list[StationOut]:
     query = (
         select(
@@ -198,6 +216,12 @@ def list_stations(session: Session, principal: Principal) -> list[StationOut]:
     ]
 
 
+# Roster order: officers, auxiliaries, grid workers, volunteers.
+_ROSTER_ORDER = case(
+    {k.value: i for i, k in enumerate(PersonKind)}, value=Person.kind, else_=len(PersonKind)
+)
+
+
 def list_personnel(
     session: Session,
     principal: Principal,
@@ -213,7 +237,7 @@ def list_personnel(
             joinedload(Person.station),
             joinedload(Person.assignments).joinedload(GridAssignment.grid),
         )
-        .order_by(Person.station_id, Person.kind, Person.personnel_no)
+        .order_by(Person.station_id, _ROSTER_ORDER, Person.personnel_no)
     )
     if principal.station_ids is not None:
         query = query.where(Person.station_id.in_(principal.station_ids))

@@ -38,6 +38,14 @@
           if (p) { p.setAttribute("data-grid-code", lyr.feature.properties.code); p.classList.add("grid-shape"); }
         });
         el.dataset.gridCount = String(data.features.length);
+        return fetch(el.dataset.stations, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (stations) {
+        L.geoJSON(stations, {
+          interactive: false,
+          style: function () { return { color: "#0b2545", weight: 3, fill: false, dashArray: "6 4" }; }
+        }).addTo(map);
       })
       .catch(function (e) { el.textContent = "⚠ " + e; });
   }
