@@ -32,6 +32,7 @@ test-fast: $(BIN)/fengqiao
 check: $(BIN)/fengqiao
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 bench: $(BIN)/fengqiao
 	./scripts/ensure-test-services.sh

@@ -54,7 +54,9 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function": commit before the response is sent, so that a failed commit gives
+# a 500 instead of a success whose changes (and audit rows) were rolled back.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def client_ip(request: Request) -> str | None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
-from sqlalchemy import select, update
+from httpx2 import Response
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.accounts.models import AuthSession, LoginFailure, UserAccount
@@ -270,6 +272,40 @@ def test_disabling_a_user_ends_its_sessions(client: TestClient) -> None:
     assert me(client, token).status_code == 401
 
 
+# --- a response is sent only after its unit of work is committed -------------------
+
+@contextmanager
+def failing_commits(client: TestClient) -> Iterator[TestClient]:
+    """Every commit of the app's sessions fails (say, the disk is full); yields a client
+    that returns server errors as responses instead of raising them."""
+    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("commit failed")
+
+    event.listen(factory, "before_commit", refuse)
+    try:
+        yield TestClient(client.app, raise_server_exceptions=False)
+    finally:
+        event.remove(factory, "before_commit", refuse)
+
+
+def test_logout_whose_commit_fails_is_not_reported_as_done(client: TestClient) -> None:
+    token = login_token(client, "officer")
+    with failing_commits(client) as failing:
+        response = failing.post("/api/v1/auth/logout", headers=bearer(token))
+    assert response.status_code == 500
+    assert me(client, token).status_code == 200  # indeed still logged in
+
+
+def test_read_whose_audit_row_is_not_committed_returns_no_data(client: TestClient) -> None:
+    token = login_token(client, "officer")
+    with failing_commits(client) as failing:
+        response = failing.get("/api/v1/grids", headers=bearer(token))
+    assert response.status_code == 500
+    assert "station_code" not in response.text
+
+
 # --- passwords -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("weak", ["short1!", "onlyletterslong", "12345678901234"])
@@ -329,6 +365,18 @@ def test_login_never_redirects_to_another_site(client: TestClient, target: str) 
     response = web_login(client, "officer", next_=target)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\r\n/evil.example", "/ /evil.example"])
+def test_login_redirect_with_control_characters_stays_on_this_site(
+    client: TestClient, target: str
+) -> None:
+    """Browsers drop tabs and newlines from a URL, so "/<tab>/x" would become "//x"."""
+    response = web_login(client, "officer", next_=target)
+    assert response.status_code == 303
+    as_read = re.sub(r"[\t\n\r]", "", response.headers["location"]).strip()
+    assert as_read.startswith("/")
+    assert not as_read.startswith(("//", "/\\")), as_read
 
 
 def test_login_redirects_to_a_local_next_page(client: TestClient) -> None:

@@ -26,15 +26,8 @@ from fengqiao.audit.service import SYSTEM
 from fengqiao.db import unit_of_work
 from fengqiao.demo.county import PERSONNEL_COLUMNS, CountyFiles, generate_county
 from fengqiao.labels import kind_label
-from fengqiao.org.importing import (
-    IMPORTERS,
-    KIND_ALIASES,
-    STATUS_ALIASES,
-    TEAM_ALIASES,
-    ImportRejected,
-    ImportReport,
-    Problem,
-)
+from fengqiao.importfiles import ImportRejected, ImportReport, Problem
+from fengqiao.org.importing import IMPORTERS, KIND_ALIASES, STATUS_ALIASES, TEAM_ALIASES
 from fengqiao.org.models import (
     Bureau,
     CivilGrid,
@@ -643,7 +636,7 @@ def test_new_officer_claiming_a_grid_held_in_the_database_is_rejected(
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", [newcomer]))
 
     single_problem(exc, file="p.csv", where="personnel 359999", field="grid_codes",
-                   says=[f"grid {grid} already has the Officer {holder['personnel_no']}",
+                   says=[f"grid {grid} already has the {kind_label('officer')} {holder['personnel_no']}",
                          "release it first"])
     assert counts(session_factory) == before
 

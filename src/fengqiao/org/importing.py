@@ -7,17 +7,12 @@ file again changes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,9 +20,20 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
-from fengqiao.errors import InvalidInput
-from fengqiao.geo.validate import find_overlaps, polygon_problem
+from fengqiao.geo.validate import find_overlaps
 from fengqiao.i18n import _
+from fengqiao.importfiles import (
+    Collector,
+    ImportReport,
+    check_unique,
+    choice_field,
+    code_field,
+    count_field,
+    float_field,
+    read_features,
+    read_table,
+    text_field,
+)
 from fengqiao.labels import kind_label
 from fengqiao.org.models import (
     AreaKind,
@@ -46,214 +52,36 @@ from fengqiao.org.models import (
 
 KINDS = ("stations", "districts", "grids", "civil-grids", "personnel")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-CODE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 PERSONNEL_HEADERS = {
-    "编号": "personnel_no", "警号": "personnel_no", "姓名": "name", "类别": "kind",
-    "所属单位": "station_code", "派出所": "station_code", "队伍": "team", "职务": "position",
-    "电话": "phone", "手机": "phone", "警格": "grid_codes", "勤务状态": "duty_status",
-    "经度": "lon", "纬度": "lat",
+    "编号": "personnel_no",
+    "警号": "personnel_no",
+    "姓名": "name",
+    "类别": "kind",
+    "所属单位": "station_code",
+    "派出所": "station_code",
+    "队伍": "team",
+    "职务": "position",
+    "电话": "phone",
+    "手机": "phone",
+    "警格": "grid_codes",
+    "勤务状态": "duty_status",
+    "经度": "lon",
+    "纬度": "lat",
 }
-KIND_ALIASES = {"民警": "officer", "辅警": "auxiliary", "网格员": "grid_worker", "志愿者": "volunteer"}
+KIND_ALIASES = {
+    "民警": "officer",
+    "辅警": "auxiliary",
+    "网格员": "grid_worker",
+    "志愿者": "volunteer",
+}
 TEAM_ALIASES = {"社区警务队": "community", "案件办理队": "case", "综合指挥室": "command_room"}
-STATUS_ALIASES = {"在岗可派": "available", "在途": "en_route", "到场": "on_scene",
-                  "忙碌": "busy", "不在岗": "off_duty"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    where: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("{file}, {where}, field '{field}': {message}").format(
-            file=self.file, where=self.where, field=self.field, message=self.message
-        )
-
-
-class ImportRejected(InvalidInput):
-    """The file has problems; nothing was written."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        head = _("{n} problem(s) found; nothing was imported.").format(n=len(self.problems))
-        super().__init__("\n".join([head, *(str(p) for p in self.problems[:200])]))
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    file: str
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    def summary(self) -> str:
-        return _("{file}: {created} created, {updated} updated, {unchanged} unchanged.").format(
-            file=self.file, created=len(self.created), updated=len(self.updated),
-            unchanged=self.unchanged,
-        )
-
-
-@dataclass
-class _Row:
-    where: str
-    values: dict[str, Any]
-    geometry: BaseGeometry | None = None
-
-
-class _Collector:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, where: str, field_name: str, message: str) -> None:
-        self.problems.append(Problem(self.file, where, field_name, message))
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise ImportRejected(self.problems)
-
-
-# --- reading files -------------------------------------------------------------------
-
-
-def _read_features(path: Path, bag: _Collector, *, geometry_required: bool) -> list[_Row]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        bag.add(_("the file"), "-", _("cannot be read ({error}).").format(error=exc))
-        bag.raise_if_any()
-    except json.JSONDecodeError as exc:
-        bag.add(
-            _("line {line}, column {col}").format(line=exc.lineno, col=exc.colno), "-",
-            _("not valid JSON ({error}); save the file as GeoJSON (UTF-8).").format(error=exc.msg),
-        )
-        bag.raise_if_any()
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
-        data.get("features"), list
-    ):
-        bag.add(_("the file"), "type", _("must be a GeoJSON FeatureCollection with a 'features' list."))
-        bag.raise_if_any()
-    rows: list[_Row] = []
-    for i, feature in enumerate(data["features"], start=1):
-        props = feature.get("properties") if isinstance(feature, dict) else None
-        code = props.get("code") if isinstance(props, dict) else None
-        where = _("feature {i}").format(i=i) + (f" ({code})" if code else "")
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            bag.add(where, "type", _("is not a GeoJSON Feature."))
-            continue
-        if not isinstance(props, dict):
-            bag.add(where, "properties", _("missing; add the properties object."))
-            continue
-        geom = None
-        raw = feature.get("geometry")
-        if raw is None:
-            if geometry_required:
-                bag.add(where, "geometry", _("missing; every area needs its polygon."))
-        else:
-            try:
-                geom = shape(raw)
-            except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError) as exc:
-                bag.add(where, "geometry", _("malformed ({error}).").format(error=exc))
-            else:
-                problem = polygon_problem(geom)
-                if problem:
-                    bag.add(where, "geometry", problem)
-                    geom = None
-        rows.append(_Row(where=where, values=props, geometry=geom))
-    if not rows and not bag.problems:
-        bag.add(_("the file"), "features", _("is empty; nothing to import."))
-    return rows
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _read_table(path: Path, bag: _Collector) -> list[_Row]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            from openpyxl import load_workbook
-
-            book = load_workbook(path, read_only=True, data_only=True)
-            sheet = book.worksheets[0]
-            table = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            book.close()
-        elif suffix in (".csv", ".txt"):
-            text = path.read_text(encoding="utf-8-sig")
-            table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-        else:
-            bag.add(_("the file"), "-", _("unsupported type {suffix}; use .csv or .xlsx.")
-                    .format(suffix=suffix or "?"))
-            bag.raise_if_any()
-    except UnicodeDecodeError:
-        bag.add(_("the file"), "-", _("is not UTF-8; save it as 'CSV UTF-8' or as .xlsx."))
-        bag.raise_if_any()
-    except (OSError, ValueError, KeyError) as exc:
-        bag.add(_("the file"), "-", _("cannot be read ({error}).").format(error=exc))
-        bag.raise_if_any()
-    if not table:
-        bag.add(_("the file"), "-", _("is empty; the first row must be the header."))
-        bag.raise_if_any()
-    header = [PERSONNEL_HEADERS.get(h, h.lower()) for h in table[0]]
-    rows = []
-    for line_no, raw in enumerate(table[1:], start=2):
-        if not any(raw):
-            continue
-        values = {h: (raw[i] if i < len(raw) else "") for i, h in enumerate(header) if h}
-        rows.append(_Row(where=_("row {n}").format(n=line_no), values=values))
-    return rows
-
-
-# --- field checks --------------------------------------------------------------------
-
-
-def _text(bag: _Collector, row: _Row, name: str, *, required: bool = True, max_len: int = 100) -> str:
-    raw = row.values.get(name)
-    value = "" if raw is None else str(raw).strip()
-    if required and not value:
-        bag.add(row.where, name, _("is required; fill it in."))
-    elif len(value) > max_len:
-        bag.add(row.where, name, _("is longer than {n} characters.").format(n=max_len))
-    return value
-
-
-def _code(bag: _Collector, row: _Row, name: str = "code") -> str:
-    value = _text(bag, row, name, max_len=48)
-    if value and not CODE_RE.match(value):
-        bag.add(row.where, name, _("{value!r} is not a valid code: use letters, digits, '-', '_' "
-                                   "or '.'.").format(value=value))
-    return value
-
-
-def _choice(bag: _Collector, row: _Row, name: str, allowed: Iterable[str], *,
-            aliases: dict[str, str] | None = None, required: bool = True) -> str:
-    value = _text(bag, row, name, required=required)
-    value = (aliases or {}).get(value, value)
-    allowed = list(allowed)
-    if value and value not in allowed:
-        bag.add(row.where, name, _("{value!r} is not allowed; use one of: {allowed}.").format(
-            value=value, allowed=", ".join(allowed)))
-    return value
-
-
-def _check_unique(bag: _Collector, rows: list[_Row], keys: list[str], name: str, what: str) -> None:
-    seen: dict[str, str] = {}
-    for row, key in zip(rows, keys, strict=True):
-        if not key:
-            continue
-        if key in seen:
-            bag.add(row.where, name, _("duplicate {what} {key}, also in {other}; each must be "
-                                       "unique.").format(what=what, key=key, other=seen[key]))
-        else:
-            seen[key] = row.where
+STATUS_ALIASES = {
+    "在岗可派": "available",
+    "在途": "en_route",
+    "到场": "on_scene",
+    "忙碌": "busy",
+    "不在岗": "off_duty",
+}
 
 
 def _lookup(session: Session, model: Any, codes: Iterable[str]) -> dict[str, Any]:
@@ -272,7 +100,8 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
         current = getattr(obj, key)
         if isinstance(value, BaseGeometry) or isinstance(current, BaseGeometry):
             same = (
-                current is not None and value is not None
+                current is not None
+                and value is not None
                 and shapely.to_wkb(current) == shapely.to_wkb(value)
             ) or (current is None and value is None)
         else:
@@ -283,8 +112,15 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _upsert(session: Session, report: ImportReport, model: Any, existing: dict[str, Any],
-            code: str, values: dict[str, Any], key: str = "code") -> Any:
+def _upsert(
+    session: Session,
+    report: ImportReport,
+    model: Any,
+    existing: dict[str, Any],
+    code: str,
+    values: dict[str, Any],
+    key: str = "code",
+) -> Any:
     obj = existing.get(code)
     if obj is None:
         obj = model(**{key: code}, **values)
@@ -302,31 +138,44 @@ def _finish(session: Session, actor: Actor, report: ImportReport) -> ImportRepor
     session.flush()
     if report.created or report.updated:
         audit.record(
-            session, actor=actor, action=AuditAction.IMPORT, object_type=report.kind,
+            session,
+            actor=actor,
+            action=AuditAction.IMPORT,
+            object_type=report.kind,
             object_id=report.file,
-            detail={"created": report.created, "updated": report.updated,
-                    "unchanged": report.unchanged},
+            detail={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            },
         )
     return report
 
 
 def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportReport:
-    bag = _Collector(path.name)
-    rows = _read_features(path, bag, geometry_required=True)
-    parsed = []
+    bag = Collector(path.name)
+    rows = read_features(path, bag, geometry_required=True)
+    parsed: list[dict[str, Any]] = []
     for row in rows:
-        parsed.append({
-            "code": _code(bag, row), "name": _text(bag, row, "name"),
-            "kind": _choice(bag, row, "kind", [k.value for k in AreaKind]),
-            "bureau_code": _code(bag, row, "bureau_code"),
-            "bureau_name": _text(bag, row, "bureau_name"),
-            "joint_code": _text(bag, row, "joint_station_code", required=False, max_len=32),
-            "joint_name": _text(bag, row, "joint_station_name", required=False),
-            "address": _text(bag, row, "address", required=False, max_len=200) or None,
-        })
+        parsed.append(
+            {
+                "code": code_field(bag, row),
+                "name": text_field(bag, row, "name"),
+                "kind": choice_field(bag, row, "kind", [k.value for k in AreaKind]),
+                "bureau_code": code_field(bag, row, "bureau_code"),
+                "bureau_name": text_field(bag, row, "bureau_name"),
+                "joint_code": text_field(
+                    bag, row, "joint_station_code", required=False, max_len=32
+                ),
+                "joint_name": text_field(bag, row, "joint_station_name", required=False),
+                "address": text_field(bag, row, "address", required=False, max_len=200) or None,
+            }
+        )
         if parsed[-1]["joint_code"] and not parsed[-1]["joint_name"]:
-            bag.add(row.where, "joint_station_name", _("is required when joint_station_code is set."))
-    _check_unique(bag, rows, [p["code"] for p in parsed], "code", _("station code"))
+            bag.add(
+                row.where, "joint_station_name", _("is required when joint_station_code is set.")
+            )
+    check_unique(bag, rows, [p["code"] for p in parsed], "code", _("station code"))
     bag.raise_if_any()
     report = ImportReport("stations", path.name)
     bureaus = _lookup(session, Bureau, [p["bureau_code"] for p in parsed])
@@ -335,7 +184,9 @@ def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportRepo
     for row, p in zip(rows, parsed, strict=True):
         bureau = bureaus.get(p["bureau_code"])
         if bureau is None:
-            bureau = bureaus[p["bureau_code"]] = Bureau(code=p["bureau_code"], name=p["bureau_name"])
+            bureau = bureaus[p["bureau_code"]] = Bureau(
+                code=p["bureau_code"], name=p["bureau_name"]
+            )
             session.add(bureau)
         else:
             _apply(bureau, {"name": p["bureau_name"]})
@@ -345,72 +196,97 @@ def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportRepo
             joint = joints.get(p["joint_code"])
             if joint is None:
                 joint = joints[p["joint_code"]] = JointStation(
-                    code=p["joint_code"], name=p["joint_name"], bureau_id=bureau.id)
+                    code=p["joint_code"], name=p["joint_name"], bureau_id=bureau.id
+                )
                 session.add(joint)
                 session.flush()
             else:
                 _apply(joint, {"name": p["joint_name"], "bureau_id": bureau.id})
-        _upsert(session, report, Station, stations, p["code"], {
-            "name": p["name"], "kind": AreaKind(p["kind"]), "bureau_id": bureau.id,
-            "joint_station_id": joint.id if joint else None, "address": p["address"],
-            "geometry": row.geometry,
-        })
+        _upsert(
+            session,
+            report,
+            Station,
+            stations,
+            p["code"],
+            {
+                "name": p["name"],
+                "kind": AreaKind(p["kind"]),
+                "bureau_id": bureau.id,
+                "joint_station_id": joint.id if joint else None,
+                "address": p["address"],
+                "geometry": row.geometry,
+            },
+        )
     return _finish(session, actor, report)
 
 
 def import_districts(session: Session, path: Path, *, actor: Actor) -> ImportReport:
-    bag = _Collector(path.name)
-    rows = _read_features(path, bag, geometry_required=False)
-    parsed = [{"code": _code(bag, r), "name": _text(bag, r, "name"),
-               "station_code": _code(bag, r, "station_code")} for r in rows]
-    _check_unique(bag, rows, [p["code"] for p in parsed], "code", _("district code"))
+    bag = Collector(path.name)
+    rows = read_features(path, bag, geometry_required=False)
+    parsed: list[dict[str, Any]] = [
+        {
+            "code": code_field(bag, r),
+            "name": text_field(bag, r, "name"),
+            "station_code": code_field(bag, r, "station_code"),
+        }
+        for r in rows
+    ]
+    check_unique(bag, rows, [p["code"] for p in parsed], "code", _("district code"))
     stations = _lookup(session, Station, [p["station_code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
         if p["station_code"] and p["station_code"] not in stations:
-            bag.add(row.where, "station_code", _("unknown station code {code}; import the station "
-                                                 "first or correct the code.").format(code=p["station_code"]))
+            bag.add(
+                row.where,
+                "station_code",
+                _(
+                    "unknown station code {code}; import the station first or correct the code."
+                ).format(code=p["station_code"]),
+            )
     bag.raise_if_any()
     report = ImportReport("districts", path.name)
     existing = _lookup(session, PoliceDistrict, [p["code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
-        _upsert(session, report, PoliceDistrict, existing, p["code"], {
-            "name": p["name"], "station_id": stations[p["station_code"]].id,
-            "geometry": row.geometry})
+        _upsert(
+            session,
+            report,
+            PoliceDistrict,
+            existing,
+            p["code"],
+            {
+                "name": p["name"],
+                "station_id": stations[p["station_code"]].id,
+                "geometry": row.geometry,
+            },
+        )
     return _finish(session, actor, report)
 
 
-def _population(bag: _Collector, row: _Row) -> int:
-    raw = row.values.get("population")
-    if raw is None or raw == "":
-        bag.add(row.where, "population", _("is required: the number of residents."))
-        return 0
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # 2500.0 from tools that write every number as a double
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        bag.add(row.where, "population", _("{value!r} is not a whole number.").format(value=raw))
-        return 0
-    if value < 0:
-        bag.add(row.where, "population", _("must be zero or more."))
-    return value
-
-
 def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
-    bag = _Collector(path.name)
-    rows = _read_features(path, bag, geometry_required=True)
-    parsed = [{"code": _code(bag, r), "name": _text(bag, r, "name"),
-               "district_code": _code(bag, r, "district_code"),
-               "kind": _choice(bag, r, "kind", [k.value for k in AreaKind]),
-               "population": _population(bag, r),
-               "places": _text(bag, r, "places", required=False, max_len=500) or None} for r in rows]
-    _check_unique(bag, rows, [p["code"] for p in parsed], "code", _("grid code"))
+    bag = Collector(path.name)
+    rows = read_features(path, bag, geometry_required=True)
+    parsed: list[dict[str, Any]] = [
+        {
+            "code": code_field(bag, r),
+            "name": text_field(bag, r, "name"),
+            "district_code": code_field(bag, r, "district_code"),
+            "kind": choice_field(bag, r, "kind", [k.value for k in AreaKind]),
+            "population": count_field(bag, r),
+            "places": text_field(bag, r, "places", required=False, max_len=500) or None,
+        }
+        for r in rows
+    ]
+    check_unique(bag, rows, [p["code"] for p in parsed], "code", _("grid code"))
     districts = _lookup(session, PoliceDistrict, [p["district_code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
         if p["district_code"] and p["district_code"] not in districts:
-            bag.add(row.where, "district_code", _("unknown police district {code}; import the "
-                                                  "districts first or correct the code.")
-                    .format(code=p["district_code"]))
+            bag.add(
+                row.where,
+                "district_code",
+                _(
+                    "unknown police district {code}; import the "
+                    "districts first or correct the code."
+                ).format(code=p["district_code"]),
+            )
     # Overlap check per district: the file's grids plus stored grids the file does not replace.
     # Rows without a usable polygon or district are already reported; checking the others
     # too reports every problem of the file at once.
@@ -424,18 +300,33 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
         if district.geometry is not None:
             outside = row.geometry.difference(district.geometry).area
             if outside > 0.01 * row.geometry.area:
-                bag.add(row.where, "geometry", _("Part of the grid ({pct:.0f}%) lies outside its "
-                                                 "police district {code}; redraw it inside.").format(
-                    pct=100 * outside / row.geometry.area, code=p["district_code"]))
+                bag.add(
+                    row.where,
+                    "geometry",
+                    _(
+                        "Part of the grid ({pct:.0f}%) lies outside its "
+                        "police district {code}; redraw it inside."
+                    ).format(pct=100 * outside / row.geometry.area, code=p["district_code"]),
+                )
     for dcode, items in by_district.items():
-        stored = session.scalars(select(PoliceGrid).where(
-            PoliceGrid.district_id == districts[dcode].id, PoliceGrid.code.not_in(codes)))
-        items = items + [(_("stored grid {code}").format(code=g.code), g.code, g.geometry)
-                         for g in stored]
+        stored = session.scalars(
+            select(PoliceGrid).where(
+                PoliceGrid.district_id == districts[dcode].id, PoliceGrid.code.not_in(codes)
+            )
+        )
+        items = items + [
+            (_("stored grid {code}").format(code=g.code), g.code, g.geometry) for g in stored
+        ]
         for i, j, area in find_overlaps([geom for _w, _c, geom in items]):
-            bag.add(items[i][0], "geometry", _("overlaps grid {other} of the same district by "
-                                               "about {m2:.0f} m²; grids of one district must not "
-                                               "overlap.").format(other=items[j][1], m2=area))
+            bag.add(
+                items[i][0],
+                "geometry",
+                _(
+                    "overlaps grid {other} of the same district by "
+                    "about {m2:.0f} m²; grids of one district must not "
+                    "overlap."
+                ).format(other=items[j][1], m2=area),
+            )
     bag.raise_if_any()
     report = ImportReport("grids", path.name)
     existing = _lookup(session, PoliceGrid, codes)
@@ -443,78 +334,118 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
         geom = row.geometry
         assert geom is not None
         min_lon, min_lat, max_lon, max_lat = geom.bounds
-        _upsert(session, report, PoliceGrid, existing, p["code"], {
-            "name": p["name"], "district_id": districts[p["district_code"]].id,
-            "kind": AreaKind(p["kind"]), "population": p["population"], "places": p["places"],
-            "geometry": geom, "min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon,
-            "max_lat": max_lat})
+        _upsert(
+            session,
+            report,
+            PoliceGrid,
+            existing,
+            p["code"],
+            {
+                "name": p["name"],
+                "district_id": districts[p["district_code"]].id,
+                "kind": AreaKind(p["kind"]),
+                "population": p["population"],
+                "places": p["places"],
+                "geometry": geom,
+                "min_lon": min_lon,
+                "min_lat": min_lat,
+                "max_lon": max_lon,
+                "max_lat": max_lat,
+            },
+        )
     return _finish(session, actor, report)
 
 
 def import_civil_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
-    bag = _Collector(path.name)
-    rows = _read_features(path, bag, geometry_required=False)
-    parsed = [{"code": _code(bag, r), "name": _text(bag, r, "name"),
-               "community": _text(bag, r, "community"),
-               "grid_code": _code(bag, r, "police_grid_code")} for r in rows]
-    _check_unique(bag, rows, [p["code"] for p in parsed], "code", _("civil grid code"))
+    bag = Collector(path.name)
+    rows = read_features(path, bag, geometry_required=False)
+    parsed: list[dict[str, Any]] = [
+        {
+            "code": code_field(bag, r),
+            "name": text_field(bag, r, "name"),
+            "community": text_field(bag, r, "community"),
+            "grid_code": code_field(bag, r, "police_grid_code"),
+        }
+        for r in rows
+    ]
+    check_unique(bag, rows, [p["code"] for p in parsed], "code", _("civil grid code"))
     grids = _lookup(session, PoliceGrid, [p["grid_code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
         if p["grid_code"] and p["grid_code"] not in grids:
-            bag.add(row.where, "police_grid_code", _("unknown police grid {code}; import the grids "
-                                                     "first or correct the code.").format(code=p["grid_code"]))
+            bag.add(
+                row.where,
+                "police_grid_code",
+                _("unknown police grid {code}; import the grids first or correct the code.").format(
+                    code=p["grid_code"]
+                ),
+            )
     bag.raise_if_any()
     report = ImportReport("civil-grids", path.name)
     existing = _lookup(session, CivilGrid, [p["code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
-        _upsert(session, report, CivilGrid, existing, p["code"], {
-            "name": p["name"], "community": p["community"],
-            "police_grid_id": grids[p["grid_code"]].id, "geometry": row.geometry})
+        _upsert(
+            session,
+            report,
+            CivilGrid,
+            existing,
+            p["code"],
+            {
+                "name": p["name"],
+                "community": p["community"],
+                "police_grid_id": grids[p["grid_code"]].id,
+                "geometry": row.geometry,
+            },
+        )
     return _finish(session, actor, report)
 
 
-def _float(bag: _Collector, row: _Row, name: str, lo: float, hi: float) -> float | None:
-    raw = str(row.values.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        bag.add(row.where, name, _("{value!r} is not a number.").format(value=raw))
-        return None
-    if not lo <= value <= hi:
-        bag.add(row.where, name, _("{value} is outside {lo}..{hi}; give WGS-84 degrees.")
-                .format(value=value, lo=lo, hi=hi))
-        return None
-    return value
-
-
 def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportReport:
-    bag = _Collector(path.name)
-    rows = _read_table(path, bag)
+    bag = Collector(path.name)
+    rows = read_table(path, bag, headers=PERSONNEL_HEADERS)
     if not rows:
         bag.add(_("the file"), "-", _("has a header but no rows."))
-    parsed = []
+    parsed: list[dict[str, Any]] = []
     for r in rows:
         p: dict[str, Any] = {
-            "no": _text(bag, r, "personnel_no", max_len=32), "name": _text(bag, r, "name", max_len=50),
-            "kind": _choice(bag, r, "kind", [k.value for k in PersonKind], aliases=KIND_ALIASES),
-            "station_code": _text(bag, r, "station_code", max_len=32),
-            "team": _choice(bag, r, "team", [t.value for t in Team], aliases=TEAM_ALIASES,
-                            required=False) or None,
-            "position": _text(bag, r, "position", required=False, max_len=50) or None,
-            "phone": _text(bag, r, "phone", required=False, max_len=20) or None,
-            "grids": [c.strip() for c in re.split(r"[;；,，]", str(r.values.get("grid_codes") or ""))
-                      if c.strip()],
-            "status": _choice(bag, r, "duty_status", [s.value for s in DutyStatus],
-                              aliases=STATUS_ALIASES, required=False) or DutyStatus.AVAILABLE.value,
-            "lon": _float(bag, r, "lon", -180, 180), "lat": _float(bag, r, "lat", -90, 90),
+            "no": text_field(bag, r, "personnel_no", max_len=32),
+            "name": text_field(bag, r, "name", max_len=50),
+            "kind": choice_field(
+                bag, r, "kind", [k.value for k in PersonKind], aliases=KIND_ALIASES
+            ),
+            "station_code": text_field(bag, r, "station_code", max_len=32),
+            "team": choice_field(
+                bag, r, "team", [t.value for t in Team], aliases=TEAM_ALIASES, required=False
+            )
+            or None,
+            "position": text_field(bag, r, "position", required=False, max_len=50) or None,
+            "phone": text_field(bag, r, "phone", required=False, max_len=20) or None,
+            "grids": [
+                c.strip()
+                for c in re.split(r"[;；,，]", str(r.values.get("grid_codes") or ""))
+                if c.strip()
+            ],
+            "status": choice_field(
+                bag,
+                r,
+                "duty_status",
+                [s.value for s in DutyStatus],
+                aliases=STATUS_ALIASES,
+                required=False,
+            )
+            or DutyStatus.AVAILABLE.value,
+            "lon": float_field(bag, r, "lon", -180, 180),
+            "lat": float_field(bag, r, "lat", -90, 90),
         }
         if p["phone"] and not MOBILE_RE.match(p["phone"]):
-            bag.add(r.where, "phone", _("{value!r} is not a mobile number (11 digits starting with "
-                                        "13-19).").format(value=p["phone"]))
+            bag.add(
+                r.where,
+                "phone",
+                _("{value!r} is not a mobile number (11 digits starting with 13-19).").format(
+                    value=p["phone"]
+                ),
+            )
         parsed.append(p)
-    _check_unique(bag, rows, [p["no"] for p in parsed], "personnel_no", _("personnel ID"))
+    check_unique(bag, rows, [p["no"] for p in parsed], "personnel_no", _("personnel ID"))
     stations = _lookup(session, Station, [p["station_code"] for p in parsed])
     grids = _lookup(session, PoliceGrid, [c for p in parsed for c in p["grids"]])
     grid_station = {g.code: g.district.station_id for g in grids.values()}
@@ -522,53 +453,99 @@ def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportRep
     for row, p in zip(rows, parsed, strict=True):
         station = stations.get(p["station_code"])
         if p["station_code"] and station is None:
-            bag.add(row.where, "station_code", _("unknown station code {code}; import the station "
-                                                 "first or correct the code.").format(code=p["station_code"]))
+            bag.add(
+                row.where,
+                "station_code",
+                _(
+                    "unknown station code {code}; import the station first or correct the code."
+                ).format(code=p["station_code"]),
+            )
         for code in p["grids"]:
             if code not in grids:
-                bag.add(row.where, "grid_codes", _("unknown police grid {code}; import the grids first "
-                                                 "or correct the code.").format(code=code))
+                bag.add(
+                    row.where,
+                    "grid_codes",
+                    _(
+                        "unknown police grid {code}; import the grids first or correct the code."
+                    ).format(code=code),
+                )
             elif station is not None and grid_station[code] != station.id:
-                bag.add(row.where, "grid_codes", _("grid {code} belongs to another station.")
-                        .format(code=code))
+                bag.add(
+                    row.where,
+                    "grid_codes",
+                    _("grid {code} belongs to another station.").format(code=code),
+                )
             elif p["kind"] in (PersonKind.OFFICER, PersonKind.AUXILIARY):
                 other = fixed.setdefault((code, p["kind"]), p["no"])
                 if other != p["no"]:
-                    bag.add(row.where, "grid_codes", _("grid {code} already has the {kind} {other}; a "
-                                                       "grid has one fixed officer and one auxiliary.")
-                            .format(code=code, kind=kind_label(p["kind"]), other=other))
+                    bag.add(
+                        row.where,
+                        "grid_codes",
+                        _(
+                            "grid {code} already has the {kind} {other}; a "
+                            "grid has one fixed officer and one auxiliary."
+                        ).format(code=code, kind=kind_label(p["kind"]), other=other),
+                    )
     # A fixed post held in the database by someone not in this file also conflicts.
     if fixed:
         held = session.execute(
             select(PoliceGrid.code, GridAssignment.role, Person.personnel_no)
             .join(GridAssignment, GridAssignment.grid_id == PoliceGrid.id)
             .join(Person, Person.id == GridAssignment.person_id)
-            .where(PoliceGrid.code.in_({c for c, _k in fixed}),
-                   GridAssignment.role.in_([PersonKind.OFFICER, PersonKind.AUXILIARY])))
+            .where(
+                PoliceGrid.code.in_({c for c, _k in fixed}),
+                GridAssignment.role.in_([PersonKind.OFFICER, PersonKind.AUXILIARY]),
+            )
+        )
         in_file = {p["no"] for p in parsed}
         for gcode, role, pno in held:
             holder = fixed.get((gcode, role.value))
             if holder and pno != holder and pno not in in_file:
-                bag.add(_("personnel {no}").format(no=holder), "grid_codes",
-                        _("grid {code} already has the {kind} {other} in the database; release it "
-                          "first.").format(code=gcode, kind=kind_label(role.value), other=pno))
+                bag.add(
+                    _("personnel {no}").format(no=holder),
+                    "grid_codes",
+                    _(
+                        "grid {code} already has the {kind} {other} in the database; release it "
+                        "first."
+                    ).format(code=gcode, kind=kind_label(role.value), other=pno),
+                )
     bag.raise_if_any()
     report = ImportReport("personnel", path.name)
-    existing = {p.personnel_no: p for p in session.scalars(
-        select(Person).where(Person.personnel_no.in_([p["no"] for p in parsed])))}
+    existing = {
+        p.personnel_no: p
+        for p in session.scalars(
+            select(Person).where(Person.personnel_no.in_([p["no"] for p in parsed]))
+        )
+    }
     for p in parsed:
-        person = _upsert(session, report, Person, existing, p["no"], {
-            "name": p["name"], "kind": PersonKind(p["kind"]),
-            "station_id": stations[p["station_code"]].id,
-            "team": Team(p["team"]) if p["team"] else None, "position": p["position"],
-            "phone": p["phone"], "duty_status": DutyStatus(p["status"]),
-            "last_lon": p["lon"], "last_lat": p["lat"]}, key="personnel_no")
+        person = _upsert(
+            session,
+            report,
+            Person,
+            existing,
+            p["no"],
+            {
+                "name": p["name"],
+                "kind": PersonKind(p["kind"]),
+                "station_id": stations[p["station_code"]].id,
+                "team": Team(p["team"]) if p["team"] else None,
+                "position": p["position"],
+                "phone": p["phone"],
+                "duty_status": DutyStatus(p["status"]),
+                "last_lon": p["lon"],
+                "last_lat": p["lat"],
+            },
+            key="personnel_no",
+        )
         wanted = {grids[c].id for c in p["grids"]}
         current = {a.grid_id: a for a in person.assignments}
         if set(current) != wanted or any(a.role != person.kind for a in current.values()):
             person.assignments = [
-                current[g] if g in current and current[g].role == person.kind
-                else GridAssignment(grid_id=g, role=person.kind) for g in sorted(wanted)]
+                current[g]
+                if g in current and current[g].role == person.kind
+                else GridAssignment(grid_id=g, role=person.kind)
+                for g in sorted(wanted)
+            ]
             if p["no"] not in report.created and p["no"] not in report.updated:
                 report.updated.append(p["no"])
                 report.unchanged -= 1

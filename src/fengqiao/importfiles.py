@@ -1,0 +1,297 @@
+"""Reading import files and checking their fields, shared by every import.
+
+A ``Collector`` gathers every problem of a file, each naming the file, the feature or
+row, the field and the fix; ``raise_if_any`` then refuses the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from fengqiao.errors import InvalidInput
+from fengqiao.geo.validate import polygon_problem
+from fengqiao.i18n import _
+
+CODE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return _("{file}, {where}, field '{field}': {message}").format(
+            file=self.file, where=self.where, field=self.field, message=self.message
+        )
+
+
+class ImportRejected(InvalidInput):
+    """The file has problems; nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        head = _("{n} problem(s) found; nothing was imported.").format(n=len(self.problems))
+        super().__init__("\n".join([head, *(str(p) for p in self.problems[:200])]))
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return _("{file}: {created} created, {updated} updated, {unchanged} unchanged.").format(
+            file=self.file,
+            created=len(self.created),
+            updated=len(self.updated),
+            unchanged=self.unchanged,
+        )
+
+
+@dataclass
+class Row:
+    where: str
+    values: dict[str, Any]
+    geometry: BaseGeometry | None = None
+
+
+class Collector:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, field_name: str, message: str) -> None:
+        self.problems.append(Problem(self.file, where, field_name, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ImportRejected(self.problems)
+
+
+def read_features(path: Path, bag: Collector, *, geometry_required: bool) -> list[Row]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        bag.add(_("the file"), "-", _("cannot be read ({error}).").format(error=exc))
+        bag.raise_if_any()
+    except json.JSONDecodeError as exc:
+        bag.add(
+            _("line {line}, column {col}").format(line=exc.lineno, col=exc.colno),
+            "-",
+            _("not valid JSON ({error}); save the file as GeoJSON (UTF-8).").format(error=exc.msg),
+        )
+        bag.raise_if_any()
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        bag.add(
+            _("the file"), "type", _("must be a GeoJSON FeatureCollection with a 'features' list.")
+        )
+        bag.raise_if_any()
+    rows: list[Row] = []
+    for i, feature in enumerate(data["features"], start=1):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        code = props.get("code") if isinstance(props, dict) else None
+        where = _("feature {i}").format(i=i) + (f" ({code})" if code else "")
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            bag.add(where, "type", _("is not a GeoJSON Feature."))
+            continue
+        if not isinstance(props, dict):
+            bag.add(where, "properties", _("missing; add the properties object."))
+            continue
+        geom = None
+        raw = feature.get("geometry")
+        if raw is None:
+            if geometry_required:
+                bag.add(where, "geometry", _("missing; every area needs its polygon."))
+        else:
+            try:
+                geom = shape(raw)
+            except (
+                ValueError,
+                TypeError,
+                AttributeError,
+                KeyError,
+                shapely.errors.ShapelyError,
+            ) as exc:
+                bag.add(where, "geometry", _("malformed ({error}).").format(error=exc))
+            else:
+                problem = polygon_problem(geom)
+                if problem:
+                    bag.add(where, "geometry", problem)
+                    geom = None
+        rows.append(Row(where=where, values=props, geometry=geom))
+    if not rows and not bag.problems:
+        bag.add(_("the file"), "features", _("is empty; nothing to import."))
+    return rows
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(path: Path, bag: Collector, *, headers: dict[str, str]) -> list[Row]:
+    """Rows of a CSV (UTF-8, BOM or not) or .xlsx file (first sheet); ``headers`` maps
+    alternative header names (e.g. Chinese) to field names."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            from openpyxl import load_workbook
+
+            book = load_workbook(path, read_only=True, data_only=True)
+            sheet = book.worksheets[0]
+            table = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            book.close()
+        elif suffix in (".csv", ".txt"):
+            text = path.read_text(encoding="utf-8-sig")
+            table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        else:
+            bag.add(
+                _("the file"),
+                "-",
+                _("unsupported type {suffix}; use .csv or .xlsx.").format(suffix=suffix or "?"),
+            )
+            bag.raise_if_any()
+    except UnicodeDecodeError:
+        bag.add(_("the file"), "-", _("is not UTF-8; save it as 'CSV UTF-8' or as .xlsx."))
+        bag.raise_if_any()
+    except (OSError, ValueError, KeyError) as exc:
+        bag.add(_("the file"), "-", _("cannot be read ({error}).").format(error=exc))
+        bag.raise_if_any()
+    if not table:
+        bag.add(_("the file"), "-", _("is empty; the first row must be the header."))
+        bag.raise_if_any()
+    header = [headers.get(h, h.lower()) for h in table[0]]
+    rows = []
+    for line_no, raw in enumerate(table[1:], start=2):
+        if not any(raw):
+            continue
+        values = {h: (raw[i] if i < len(raw) else "") for i, h in enumerate(header) if h}
+        rows.append(Row(where=_("row {n}").format(n=line_no), values=values))
+    return rows
+
+
+def text_field(
+    bag: Collector, row: Row, name: str, *, required: bool = True, max_len: int = 100
+) -> str:
+    raw = row.values.get(name)
+    value = "" if raw is None else str(raw).strip()
+    if required and not value:
+        bag.add(row.where, name, _("is required; fill it in."))
+    elif len(value) > max_len:
+        bag.add(row.where, name, _("is longer than {n} characters.").format(n=max_len))
+    return value
+
+
+def code_field(bag: Collector, row: Row, name: str = "code") -> str:
+    value = text_field(bag, row, name, max_len=48)
+    if value and not CODE_RE.match(value):
+        bag.add(
+            row.where,
+            name,
+            _("{value!r} is not a valid code: use letters, digits, '-', '_' or '.'.").format(
+                value=value
+            ),
+        )
+    return value
+
+
+def choice_field(
+    bag: Collector,
+    row: Row,
+    name: str,
+    allowed: Iterable[str],
+    *,
+    aliases: dict[str, str] | None = None,
+    required: bool = True,
+) -> str:
+    value = text_field(bag, row, name, required=required)
+    value = (aliases or {}).get(value, value)
+    allowed = list(allowed)
+    if value and value not in allowed:
+        bag.add(
+            row.where,
+            name,
+            _("{value!r} is not allowed; use one of: {allowed}.").format(
+                value=value, allowed=", ".join(allowed)
+            ),
+        )
+    return value
+
+
+def check_unique(bag: Collector, rows: list[Row], keys: list[str], name: str, what: str) -> None:
+    seen: dict[str, str] = {}
+    for row, key in zip(rows, keys, strict=True):
+        if not key:
+            continue
+        if key in seen:
+            bag.add(
+                row.where,
+                name,
+                _("duplicate {what} {key}, also in {other}; each must be unique.").format(
+                    what=what, key=key, other=seen[key]
+                ),
+            )
+        else:
+            seen[key] = row.where
+
+
+def count_field(bag: Collector, row: Row) -> int:
+    raw = row.values.get("population")
+    if raw is None or raw == "":
+        bag.add(row.where, "population", _("is required: the number of residents."))
+        return 0
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 2500.0 from tools that write every number as a double
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        bag.add(row.where, "population", _("{value!r} is not a whole number.").format(value=raw))
+        return 0
+    if value < 0:
+        bag.add(row.where, "population", _("must be zero or more."))
+    return value
+
+
+def float_field(bag: Collector, row: Row, name: str, lo: float, hi: float) -> float | None:
+    raw = str(row.values.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        bag.add(row.where, name, _("{value!r} is not a number.").format(value=raw))
+        return None
+    if not lo <= value <= hi:
+        bag.add(
+            row.where,
+            name,
+            _("{value} is outside {lo}..{hi}; give WGS-84 degrees.").format(
+                value=value, lo=lo, hi=hi
+            ),
+        )
+        return None
+    return value
