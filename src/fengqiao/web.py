@@ -78,6 +78,7 @@ def current_principal(
             principal = build_principal(session, user, ip=client_ip(request), session_id=auth.id)
             request.state.principal = principal
             return principal
+    session.commit()  # keep the end time of a session that just expired
     raise LoginRequired(i18n._("Please log in."))
 
 

@@ -25,8 +25,8 @@ from fengqiao.audit.models import AuditAction, AuditEvent
 from fengqiao.audit.service import SYSTEM
 from fengqiao.db import unit_of_work
 from fengqiao.demo.county import PERSONNEL_COLUMNS, CountyFiles, generate_county
-from fengqiao.labels import kind_label
 from fengqiao.importfiles import ImportRejected, ImportReport, Problem
+from fengqiao.labels import kind_label
 from fengqiao.org.importing import IMPORTERS, KIND_ALIASES, STATUS_ALIASES, TEAM_ALIASES
 from fengqiao.org.models import (
     Bureau,
