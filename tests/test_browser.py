@@ -91,3 +91,15 @@ def test_grid_worker_map_shows_only_his_grids(demo_settings: Settings) -> None:
         assert 1 <= count <= 3
         page.goto(f"{base}/personnel")
         expect(page.locator("h1")).not_to_contain_text("实有警力")
+
+
+def test_api_docs_render_without_any_other_origin(demo_settings: Settings) -> None:
+    with serving(demo_settings) as base, chromium() as browser:
+        page = browser.new_page()
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: blocked.append(r.url) if not r.url.startswith(base) else None)
+        page.goto(f"{base}/api/v1/docs")
+        expect(page.locator("#swagger-ui .info .title")).to_contain_text("fengqiao")
+        expect(page.locator("#swagger-ui")).to_contain_text("/api/v1/grids")
+        assert blocked == [], blocked

@@ -32,6 +32,7 @@ from fengqiao.web import LANG_COOKIE, LoginRequired, make_templates, render
 STATIC_DIR = Path(__file__).parent / "static"
 API_DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fengqiao API</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
