@@ -27,6 +27,12 @@ class Permission(enum.StrEnum):
     VIEW_PERSONNEL = "view_personnel"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    REPORT_INCIDENT = "report_incident"
+    VIEW_INCIDENTS = "view_incidents"
+    DISPATCH = "dispatch"
+    RESPOND = "respond"
+    VIEW_METRICS = "view_metrics"
+    MANAGE_ROUTING = "manage_routing"
 
 
 _ALL = frozenset(Role)
@@ -36,6 +42,22 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_PERSONNEL: _ALL - {Role.GRID_WORKER},
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.VIEW_AUDIT: frozenset({Role.ADMIN, Role.LEGAL_SUPERVISOR}),
+    Permission.REPORT_INCIDENT: _ALL,
+    Permission.VIEW_INCIDENTS: _ALL,
+    Permission.DISPATCH: frozenset({Role.ADMIN, Role.STATION_CHIEF, Role.COMMAND_ROOM}),
+    Permission.RESPOND: frozenset(
+        {
+            Role.STATION_CHIEF,
+            Role.COMMAND_ROOM,
+            Role.COMMUNITY_OFFICER,
+            Role.AUXILIARY,
+            Role.CASE_OFFICER,
+        }
+    ),
+    Permission.VIEW_METRICS: frozenset(
+        {Role.ADMIN, Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.LEGAL_SUPERVISOR}
+    ),
+    Permission.MANAGE_ROUTING: frozenset({Role.ADMIN, Role.STATION_CHIEF}),
 }
 
 

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     secure_cookies: bool = False
     demo_password: str = ""
+    demo_stream: bool = Field(default=False, description="Keep synthetic calls flowing (demo)")
+    speed_urban_kmh: float = Field(default=30.0, gt=0, le=200)
+    speed_rural_kmh: float = Field(default=45.0, gt=0, le=200)
+    road_factor: float = Field(default=1.3, ge=1.0, le=3.0)
+    overdue_dispatch_minutes: int = Field(default=5, ge=1)
+    overdue_arrival_minutes: int = Field(default=30, ge=1)
     sql_echo: bool = False
 
     @field_validator("database_url")

@@ -3,7 +3,20 @@
 from fengqiao.accounts import models as accounts_models
 from fengqiao.audit import models as audit_models
 from fengqiao.db import Base
+from fengqiao.dispatch import models as dispatch_models
+from fengqiao.disputes import models as disputes_models
+from fengqiao.incidents import models as incidents_models
+from fengqiao.live import models as live_models
 from fengqiao.org import models as org_models
 
 metadata = Base.metadata
-__all__ = ["accounts_models", "audit_models", "metadata", "org_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "dispatch_models",
+    "disputes_models",
+    "incidents_models",
+    "live_models",
+    "metadata",
+    "org_models",
+]

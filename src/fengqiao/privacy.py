@@ -19,3 +19,10 @@ def mask_id_number(number: str | None) -> str:
     if len(number) <= 10:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """``张三丰`` → ``张**``: the family name stays, the given name is hidden."""
+    if not name:
+        return ""
+    return name[0] + "*" * (len(name) - 1)

@@ -28,17 +28,23 @@ def square_metres(area_deg2: float, lat_deg: float) -> float:
 def polygon_problem(geom: BaseGeometry) -> str | None:
     """Why ``geom`` cannot be an area polygon, or None when it can."""
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        return _("is a {kind}; an area must be a Polygon or MultiPolygon.").format(kind=geom.geom_type)
+        return _("is a {kind}; an area must be a Polygon or MultiPolygon.").format(
+            kind=geom.geom_type
+        )
     if geom.is_empty:
         return _("is empty.")
     min_x, min_y, max_x, max_y = geom.bounds
     if not (-180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
-        return _("coordinates are not WGS-84 degrees (longitude, latitude); reproject the file "
-                 "to EPSG:4326.")
+        return _(
+            "coordinates are not WGS-84 degrees (longitude, latitude); reproject the file "
+            "to EPSG:4326."
+        )
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        return _("is not a valid polygon ({reason}); fix self-intersections or unclosed rings, "
-                 "for example with QGIS 'Fix geometries'.").format(reason=reason)
+        return _(
+            "is not a valid polygon ({reason}); fix self-intersections or unclosed rings, "
+            "for example with QGIS 'Fix geometries'."
+        ).format(reason=reason)
     return None
 
 

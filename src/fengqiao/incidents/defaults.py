@@ -59,7 +59,9 @@ SECOND_LEVEL: list[CategorySeed] = [
     CategorySeed("0606", "物业纠纷", "Property-management dispute"),
     CategorySeed("0699", "其他纠纷", "Other dispute"),
     CategorySeed("0701", "人员走失", "Missing person", priority="high"),
-    CategorySeed("0702", "溺水坠落救助", "Drowning or fall rescue", is_emergency=True, priority="urgent"),
+    CategorySeed(
+        "0702", "溺水坠落救助", "Drowning or fall rescue", is_emergency=True, priority="urgent"
+    ),
     CategorySeed("0703", "水电气热求助", "Water, power or gas emergency"),
     CategorySeed("0799", "其他求助", "Other request for help"),
     CategorySeed("0801", "举报", "Report"),
@@ -85,15 +87,33 @@ class RuleSeed:
 
 
 RULES: list[RuleSeed] = [
-    RuleSeed(10, "Emergencies: nearest available units and a command-room alert",
-             "nearest_available", match_emergency=True, units=2, alert_command_room=True),
-    RuleSeed(20, "Urgent calls: nearest available unit and a command-room alert",
-             "nearest_available", match_priority="urgent", units=1, alert_command_room=True),
-    RuleSeed(30, "Disputes stay with the grid's community officer", "grid_officer",
-             category_prefix="06"),
-    RuleSeed(40, "Requests for help stay with the grid's community officer", "grid_officer",
-             category_prefix="07"),
+    RuleSeed(
+        10,
+        "Emergencies: nearest available units and a command-room alert",
+        "nearest_available",
+        match_emergency=True,
+        units=2,
+        alert_command_room=True,
+    ),
+    RuleSeed(
+        20,
+        "Urgent calls: nearest available unit and a command-room alert",
+        "nearest_available",
+        match_priority="urgent",
+        units=1,
+        alert_command_room=True,
+    ),
+    RuleSeed(
+        30, "Disputes stay with the grid's community officer", "grid_officer", category_prefix="06"
+    ),
+    RuleSeed(
+        40,
+        "Requests for help stay with the grid's community officer",
+        "grid_officer",
+        category_prefix="07",
+    ),
     RuleSeed(50, "Cases go to the station's case-handling team", "case_team", match_case=True),
-    RuleSeed(90, "Everything else: the grid's community officer (first-responder rule)",
-             "grid_officer"),
+    RuleSeed(
+        90, "Everything else: the grid's community officer (first-responder rule)", "grid_officer"
+    ),
 ]

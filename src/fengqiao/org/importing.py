@@ -35,6 +35,7 @@ from fengqiao.importfiles import (
     text_field,
 )
 from fengqiao.labels import kind_label
+from fengqiao.org import placement
 from fengqiao.org.models import (
     AreaKind,
     Bureau,
@@ -136,6 +137,8 @@ def _upsert(
 
 def _finish(session: Session, actor: Actor, report: ImportReport) -> ImportReport:
     session.flush()
+    if report.kind == "grids" and (report.created or report.updated):
+        placement.invalidate()
     if report.created or report.updated:
         audit.record(
             session,

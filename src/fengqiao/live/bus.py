@@ -1,0 +1,83 @@
+"""In each process, one task tails the event table and fans events out to listeners
+(server-sent-event streams). Listeners filter by what their user may see."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fengqiao.live import service as live
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    kind: str
+    station_id: int | None
+    person_id: int | None
+    payload: dict[str, Any]
+
+
+class EventBus:
+    def __init__(self, factory: sessionmaker[Session], *, interval_s: float = 0.25) -> None:
+        self._factory = factory
+        self._interval = interval_s
+        self._queues: set[asyncio.Queue[Event]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.last_id = 0
+
+    def _read(self, after: int) -> list[Event]:
+        with self._factory() as session:
+            return [
+                Event(e.id, e.kind, e.station_id, e.person_id, json.loads(e.payload))
+                for e in live.events_after(session, after)
+            ]
+
+    def _head(self) -> int:
+        with self._factory() as session:
+            return live.last_event_id(session)
+
+    async def _run(self) -> None:
+        self.last_id = await asyncio.to_thread(self._head)
+        while True:
+            try:
+                events = await asyncio.to_thread(self._read, self.last_id)
+            except Exception:  # a database hiccup must not kill live updates for good
+                log.exception("reading live events failed")
+                events = []
+            for event in events:
+                self.last_id = event.id
+                for queue in list(self._queues):
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait(event)
+            if not events:
+                await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def listen(self) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+        self._queues.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues.discard(queue)
