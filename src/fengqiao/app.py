@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,10 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.errors import DomainError, Forbidden
+from fengqiao.incidents import pages as incident_pages
+from fengqiao.incidents import routes as incident_routes
+from fengqiao.live import routes as live_routes
+from fengqiao.live.bus import EventBus
 from fengqiao.migrate import current_revision, head_revision
 from fengqiao.org import pages as org_pages
 from fengqiao.org import routes as org_routes
@@ -65,8 +71,21 @@ def create_app(settings: Settings) -> FastAPI:
     audit.install_session_hooks()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.bus.start()
+        demo_task = None
+        if settings.demo_stream:
+            from fengqiao.demo.stream import run_stream
+
+            demo_task = asyncio.get_running_loop().create_task(
+                run_stream(app.state.sessionmaker, settings)
+            )
         yield
+        if demo_task is not None:
+            demo_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo_task
+        await app.state.bus.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -82,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = make_templates()
+    app.state.bus = EventBus(app.state.sessionmaker)
 
     @app.middleware("http")
     async def language_and_headers(
@@ -146,8 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
         return HTMLResponse(API_DOCS_HTML)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account_routes, org_routes, audit_routes):
+    for module in (account_routes, org_routes, audit_routes, incident_routes, live_routes):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (account_pages, org_pages, audit_pages):
+    for module in (account_pages, org_pages, audit_pages, incident_pages):
         app.include_router(module.router)
     return app

@@ -57,10 +57,14 @@ def db_upgrade(
 ) -> None:
     """Apply migrations up to REVISION (default: the newest). 升级数据库结构。"""
     from fengqiao import migrate
-    from fengqiao.db import make_engine
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+    from fengqiao.incidents.service import ensure_reference_data
 
     engine = make_engine(_settings())
     migrate.upgrade(engine, revision)
+    if migrate.current_revision(engine) == migrate.head_revision():
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            ensure_reference_data(session)
     typer.echo(f"{i18n._('Database at revision')} {migrate.current_revision(engine)}")
 
 
@@ -80,19 +84,22 @@ def db_downgrade(
 @app.command("import")
 def import_file(
     kind: Annotated[
-        str, typer.Argument(help="stations | districts | grids | civil-grids | personnel")
+        str,
+        typer.Argument(help="stations | districts | grids | civil-grids | personnel | incidents"),
     ],
     path: Annotated[Path, typer.Argument(help="GeoJSON, CSV or .xlsx file 导入文件")],
 ) -> None:
     """Import one file, all or nothing; importing it again changes nothing. 导入数据（全部或全不）。"""
     from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
-    from fengqiao.org.importing import IMPORTERS, KINDS
+    from fengqiao.incidents.importing import import_incidents
+    from fengqiao.org.importing import IMPORTERS
 
+    importers = {**IMPORTERS, "incidents": import_incidents}
     settings = _settings()
-    if kind not in IMPORTERS:
+    if kind not in importers:
         raise _fail(
             i18n._("Unknown kind {kind}; use one of: {kinds}.").format(
-                kind=kind, kinds=", ".join(KINDS)
+                kind=kind, kinds=", ".join(importers)
             ),
             2,
         )
@@ -101,7 +108,7 @@ def import_file(
     factory = make_sessionmaker(make_engine(settings))
     try:
         with unit_of_work(factory) as session:
-            report = IMPORTERS[kind](session, path, actor=_system_actor())
+            report = importers[kind](session, path, actor=_system_actor())
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(report.summary())
@@ -132,11 +139,16 @@ def _serve(settings: Settings) -> None:
 def demo(
     serve: Annotated[bool, typer.Option(help="Serve after building 构建后启动服务")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of the demo county")] = 20261122,
+    stream: Annotated[
+        bool, typer.Option(help="Keep synthetic calls flowing 持续生成模拟警情")
+    ] = True,
 ) -> None:
     """Build the demo county database (idempotent) and serve it. 构建演示县数据并启动。"""
     from fengqiao.demo.build import build_demo
 
     settings = _settings()
+    if stream:
+        settings = settings.model_copy(update={"demo_stream": True})
     try:
         result = build_demo(settings, seed=seed)
     except DomainError as exc:
@@ -242,3 +254,48 @@ def audit_verify() -> None:
             ).format(id=result.first_bad_id, reason=result.reason, n=result.checked)
         )
     typer.echo(i18n._("Audit chain intact: {n} rows checked.").format(n=result.checked))
+
+
+simulate_app = typer.Typer(help="Simulations. 仿真。", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
+
+
+@simulate_app.command("response")
+def simulate_response(
+    days: Annotated[float, typer.Option(help="Simulated days")] = 30.0,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    calls_per_1000: Annotated[float, typer.Option(help="Calls per 1 000 residents per day")] = 0.12,
+    reinforcement_share: Annotated[float, typer.Option(help="Share of calls needing help")] = 0.08,
+    reinforcement_size: Annotated[int, typer.Option(help="Extra people such a call needs")] = 3,
+    county_reserve: Annotated[int, typer.Option(help="People in the county reserve")] = 6,
+) -> None:
+    """Compare independent stations with a joint station pooling reinforcement, on the
+    stations and grids in the database (the demo county or your own area). 出警仿真。"""
+    from fengqiao.analytics.simulation import SimParams, compare, format_report
+    from fengqiao.db import make_engine, make_sessionmaker
+    from fengqiao.org.simulation_input import simulation_area
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings))
+    with factory() as session:
+        area = simulation_area(session)
+    if not area.stations:
+        raise _fail(
+            i18n._(
+                "No stations with grids in the database: run 'fengqiao demo' or "
+                "import your area first."
+            )
+        )
+    params = SimParams(
+        days=days,
+        seed=seed,
+        calls_per_1000_residents_per_day=calls_per_1000,
+        reinforcement_share=reinforcement_share,
+        reinforcement_size=reinforcement_size,
+        county_reserve=county_reserve,
+        county_x_m=area.county_x_m,
+        county_y_m=area.county_y_m,
+        speed_kmh={"urban": settings.speed_urban_kmh, "rural": settings.speed_rural_kmh},
+        road_factor=settings.road_factor,
+    )
+    typer.echo(format_report(compare(area.stations, area.grids, params)))

@@ -49,3 +49,71 @@ def team_label(value: str | None) -> str:
 
 def role_label(value: str) -> str:
     return gettext(ROLE.get(value, value))
+
+
+CHANNEL = {
+    "transfer_110": N_("110 transfer"),
+    "phone": N_("Phone"),
+    "walk_in": N_("Walk-in"),
+    "online": N_("Online"),
+    "doorplate_qr": N_("Doorplate QR code"),
+    "enterprise_line": N_("Enterprise emergency line"),
+}
+PRIORITY = {"urgent": N_("Urgent"), "high": N_("High"), "normal": N_("Normal")}
+INCIDENT_STATUS = {
+    "received": N_("Received"),
+    "dispatched": N_("Dispatched"),
+    "accepted": N_("Accepted"),
+    "arrived": N_("Arrived"),
+    "handled": N_("Handled"),
+    "closed": N_("Closed"),
+}
+ASSIGNMENT_STATUS = {
+    "dispatched": N_("Dispatched"),
+    "accepted": N_("Accepted"),
+    "arrived": N_("Arrived"),
+    "released": N_("Released"),
+}
+DISPOSITION = {
+    "settled": N_("Settled on the spot"),
+    "case": N_("Converted to a case"),
+    "dispute": N_("Converted to a dispute"),
+    "referred": N_("Referred"),
+    "no_action": N_("No action needed"),
+}
+EVENT = {
+    "routed": N_("Routed"),
+    "dispatch": N_("Dispatched"),
+    "withdrawn": N_("Withdrawn"),
+    "alert": N_("Command-room alert"),
+    "reinforcement": N_("Reinforcement ordered"),
+    "note": N_("Note"),
+}
+
+
+def _label(table: dict[str, str], value: str | None) -> str:
+    return gettext(table.get(value, value)) if value else ""
+
+
+def channel_label(value: str) -> str:
+    return _label(CHANNEL, value)
+
+
+def priority_label(value: str) -> str:
+    return _label(PRIORITY, value)
+
+
+def incident_status_label(value: str) -> str:
+    return _label(INCIDENT_STATUS, value)
+
+
+def assignment_status_label(value: str) -> str:
+    return _label(ASSIGNMENT_STATUS, value)
+
+
+def disposition_label(value: str | None) -> str:
+    return _label(DISPOSITION, value)
+
+
+def event_label(value: str) -> str:
+    return _label(EVENT, value)

@@ -4,9 +4,10 @@ session, the logged-in principal, templates with the current language."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -95,6 +96,14 @@ def requires(permission: Permission) -> Any:
     return Depends(_check)
 
 
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: datetime | None) -> str:
+    """A UTC timestamp shown in China Standard Time, e.g. 2026-11-22 20:15:03."""
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
 def make_templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -112,6 +121,16 @@ def make_templates() -> Environment:
     env.globals["status_label"] = labels.status_label
     env.globals["kind_label"] = labels.kind_label
     env.globals["team_label"] = labels.team_label
+    for name in (
+        "channel_label",
+        "priority_label",
+        "incident_status_label",
+        "assignment_status_label",
+        "disposition_label",
+        "event_label",
+    ):
+        env.globals[name] = getattr(labels, name)
+    env.filters["localtime"] = local_time
     return env
 
 

@@ -23,9 +23,26 @@ from fengqiao.incidents.defaults import SECOND_LEVEL
 
 START = date(2025, 11, 22)
 DAYS = 365
-COLUMNS = ["key", "received_at", "channel", "category_code", "priority", "lon", "lat",
-           "address", "description", "reporter_name", "reporter_phone", "dispatched_at",
-           "accepted_at", "arrived_at", "handled_at", "closed_at", "responder_no", "disposition"]
+COLUMNS = [
+    "key",
+    "received_at",
+    "channel",
+    "category_code",
+    "priority",
+    "lon",
+    "lat",
+    "address",
+    "description",
+    "reporter_name",
+    "reporter_phone",
+    "dispatched_at",
+    "accepted_at",
+    "arrived_at",
+    "handled_at",
+    "closed_at",
+    "responder_no",
+    "disposition",
+]
 STEPS = ["received_at", "dispatched_at", "accepted_at", "arrived_at", "handled_at", "closed_at"]
 CHANNELS = {"transfer_110", "phone", "walk_in", "online", "doorplate_qr", "enterprise_line"}
 DISPOSITIONS = {"settled", "case", "dispute", "referred", "no_action"}
@@ -46,8 +63,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     tmp = tmp_path_factory.mktemp("incidents")
     county = generate_county(tmp / "county")
     path = tmp / "incidents.csv"
-    count = generate_incident_history(county.grids, county.personnel, path, start=START,
-                                      days=DAYS)
+    count = generate_incident_history(county.grids, county.personnel, path, start=START, days=DAYS)
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     features = json.loads(county.grids.read_text(encoding="utf-8"))["features"]
@@ -82,8 +98,9 @@ def test_file_format_bom_header_and_value_spellings(history: History) -> None:
     for row in history.rows:
         assert re.fullmatch(r"1[3-9]\d{9}", row["reporter_phone"]), row
         assert re.fullmatch(r"[\u4e00-\u9fff]{2,3}", row["reporter_name"]), row
-        assert re.fullmatch(r"1\d{2}\.\d{6}", row["lon"]) and re.fullmatch(r"2\d\.\d{6}",
-                                                                        row["lat"]), row
+        assert re.fullmatch(r"1\d{2}\.\d{6}", row["lon"]) and re.fullmatch(
+            r"2\d\.\d{6}", row["lat"]
+        ), row
         assert row["address"] and row["description"], row
 
 
@@ -110,8 +127,9 @@ def test_categories_are_second_level_with_default_priority(history: History) -> 
 
 
 def test_hour_of_day_peaks_in_the_evening_and_dips_before_dawn(history: History) -> None:
-    hours = np.bincount([datetime.fromisoformat(r["received_at"]).hour for r in history.rows],
-                        minlength=24)
+    hours = np.bincount(
+        [datetime.fromisoformat(r["received_at"]).hour for r in history.rows], minlength=24
+    )
     assert 18 <= int(np.argmax(hours)) <= 23, hours
     assert 2 <= int(np.argmin(hours)) <= 5, hours
     assert hours[19:23].mean() > 1.3 * hours[9:17].mean(), hours
@@ -159,7 +177,8 @@ def test_rural_arrivals_take_longer(history: History) -> None:
     for row, grid in zip(history.rows, history.grids, strict=True):
         if row["arrived_at"]:
             delta = datetime.fromisoformat(row["arrived_at"]) - datetime.fromisoformat(
-                row["accepted_at"])
+                row["accepted_at"]
+            )
             travel[grid["kind"]].append(delta.total_seconds() / 60)
     urban, rural = np.median(travel["urban"]), np.median(travel["rural"])
     assert 5 <= urban <= 15 and 10 <= rural <= 35 and rural > urban + 5, (urban, rural)
@@ -187,8 +206,13 @@ def test_urban_grids_have_more_incidents_per_resident(history: History) -> None:
     assert urban > 1.3 * rural, (urban, rural)
 
 
-def _near_later_share(t: npt.NDArray[np.float64], x: npt.NDArray[np.float64],
-                      y: npt.NDArray[np.float64], metres: float, days: float) -> float:
+def _near_later_share(
+    t: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    metres: float,
+    days: float,
+) -> float:
     """Share of events with another event within ``metres`` in the next ``days``."""
     order = np.argsort(t, kind="stable")
     t, x, y = t[order], x[order], y[order]
@@ -206,8 +230,7 @@ def test_self_excitation_is_visible_against_shuffled_times(history: History) -> 
     y = np.array([float(r["lat"]) for r in history.rows]) * M_PER_DEG_LAT
     observed = _near_later_share(t, x, y, 500.0, 7.0)
     rng = np.random.default_rng(0)
-    control = np.mean([_near_later_share(rng.permutation(t), x, y, 500.0, 7.0)
-                       for _ in range(3)])
+    control = np.mean([_near_later_share(rng.permutation(t), x, y, 500.0, 7.0) for _ in range(3)])
     assert observed > control + 0.05, (observed, control)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,10 @@ from fengqiao.audit.service import SYSTEM
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.demo.county import generate_county
+from fengqiao.demo.incidents import generate_incident_history
 from fengqiao.i18n import _
+from fengqiao.incidents.importing import import_incidents
+from fengqiao.incidents.service import ensure_reference_data
 from fengqiao.org.importing import IMPORTERS
 
 # username → (role, key in CountyFiles.demo_people, or None for the bureau-wide admin)
@@ -33,6 +37,10 @@ DEMO_ACCOUNTS: dict[str, tuple[Role, str | None]] = {
 }
 
 
+HISTORY_START = date(2025, 11, 1)
+HISTORY_DAYS = 365
+
+
 @dataclass
 class DemoResult:
     password: str | None
@@ -42,8 +50,15 @@ class DemoResult:
 def import_county(
     session: Session, directory: Path, *, seed: int
 ) -> tuple[list[str], dict[str, str]]:
-    """Generate the county into ``directory`` and import it; returns report lines and demo people."""
+    """Generate the county and a year of incident history into ``directory`` and import
+    them; returns report lines and the people behind the demo accounts."""
     files = generate_county(directory, seed=seed)
+    ensure_reference_data(session)
+    history = directory / "incidents.csv"
+    # A fixed year, so that rebuilding the demo adds nothing: the keys repeat exactly.
+    generate_incident_history(
+        files.grids, files.personnel, history, start=HISTORY_START, days=HISTORY_DAYS, seed=seed
+    )
     lines = []
     for kind, path in (
         ("stations", files.stations),
@@ -53,6 +68,7 @@ def import_county(
         ("personnel", files.personnel),
     ):
         lines.append(IMPORTERS[kind](session, path, actor=SYSTEM).summary())
+    lines.append(import_incidents(session, history, actor=SYSTEM).summary())
     return lines, files.demo_people
 
 

@@ -25,12 +25,15 @@ import csv
 import json
 import math
 import random
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from random import Random as Rnd
 
 import numpy as np
 import shapely
+from numpy.random import Generator as Rng
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -51,103 +54,41 @@ HOT_FACTOR = 2.5  # extra factor of a grid holding a hot spot
 URBAN_HOT = ("汽车站", "农贸市场", "美食街")  # hot spots seeded in urban grids
 RURAL_HOT = ("圩场",)  # and in rural grids (market days)
 COUNTY = "清溪县"
+# fmt: off
 # Relative calls per hour of the day, 00..23 (CST).
 HOURLY = [
-    3.0,
-    2.2,
-    1.6,
-    1.1,
-    0.8,
-    0.9,
-    1.5,
-    2.6,
-    3.6,
-    4.2,
-    4.5,
-    4.6,
-    4.2,
-    4.0,
-    4.3,
-    4.5,
-    4.8,
-    5.2,
-    5.6,
-    6.4,
-    6.8,
-    6.9,
-    6.0,
-    4.6,
+    3.0, 2.2, 1.6, 1.1, 0.8, 0.9, 1.5, 2.6, 3.6, 4.2, 4.5, 4.6, 4.2, 4.0, 4.3, 4.5, 4.8, 5.2, 5.6,
+    6.4, 6.8, 6.9, 6.0, 4.6,
 ]
-WEEKDAY = [0.97, 0.96, 0.96, 0.98, 1.06, 1.10, 0.97]  # Monday..Sunday, mean 1.0
-SPRING_FESTIVAL = {
-    2024: date(2024, 2, 10),
-    2025: date(2025, 1, 29),
-    2026: date(2026, 2, 17),
-    2027: date(2027, 2, 6),
-    2028: date(2028, 1, 26),
-    2029: date(2029, 2, 13),
+WEEKDAY = [0.97, 0.96, 0.96, 0.98, 1.06, 1.1, 0.97]  # Monday..Sunday, mean 1.0
+SPRING_FESTIVAL = {  # 春节; outside these years no festival effect
+    2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17),
+    2027: date(2027, 2, 6), 2028: date(2028, 1, 26), 2029: date(2029, 2, 13),
     2030: date(2030, 2, 3),
-}  # 春节; outside these years no festival effect
-# Second-level category mix in per cent (field notes: traffic and help about a quarter each).
+}
+# Second-level category mix in per cent (field notes: traffic and help about a quarter each);
+# 9902 also comes from follow-ups (repeated calls).
 MIX = {
-    "0101": 4.0,
-    "0102": 2.0,
-    "0103": 0.3,
-    "0104": 0.7,
-    "0199": 1.0,
-    "0201": 2.5,
-    "0202": 0.8,
-    "0203": 4.0,
-    "0204": 1.2,
-    "0299": 1.5,
-    "0301": 16.0,
-    "0302": 5.0,
-    "0399": 4.0,
-    "0401": 1.0,
-    "0501": 0.3,
-    "0502": 0.7,
-    "0601": 4.0,
-    "0602": 4.0,
-    "0603": 1.5,
-    "0604": 1.5,
-    "0605": 1.5,
-    "0606": 1.5,
-    "0699": 1.0,
-    "0701": 3.0,
-    "0702": 0.8,
-    "0703": 5.0,
-    "0799": 16.2,
-    "0801": 1.5,
-    "0802": 1.0,
-    "0901": 2.5,
-    "9901": 5.0,
-    "9902": 1.0,
-    "9999": 1.5,
-}  # + repeats from follow-ups
+    "0101": 4.0, "0102": 2.0, "0103": 0.3, "0104": 0.7, "0199": 1.0, "0201": 2.5, "0202": 0.8,
+    "0203": 4.0, "0204": 1.2, "0299": 1.5, "0301": 16.0, "0302": 5.0, "0399": 4.0, "0401": 1.0,
+    "0501": 0.3, "0502": 0.7, "0601": 4.0, "0602": 4.0, "0603": 1.5, "0604": 1.5, "0605": 1.5,
+    "0606": 1.5, "0699": 1.0, "0701": 3.0, "0702": 0.8, "0703": 5.0, "0799": 16.2, "0801": 1.5,
+    "0802": 1.0, "0901": 2.5, "9901": 5.0, "9902": 1.0, "9999": 1.5,
+}
 RURAL_MIX = {"0603": 3.0, "0302": 0.3, "0606": 0.3, "0202": 1.5}  # multipliers in rural grids
-FESTIVAL_MIX = {"06": 2.0, "0602": 1.5, "0202": 1.5}  # multipliers near the Spring Festival
+FESTIVAL_MIX = {"06": 2.0, "0602": 1.5, "0202": 1.5}  # near the Spring Festival
 CHANNELS = {
-    "transfer_110": 72.0,
-    "phone": 12.0,
-    "walk_in": 7.0,
-    "online": 4.0,
-    "doorplate_qr": 3.0,
+    "transfer_110": 72.0, "phone": 12.0, "walk_in": 7.0, "online": 4.0, "doorplate_qr": 3.0,
     "enterprise_line": 2.0,
 }
 # Disposition weights by category prefix (the longest matching prefix wins).
 DISPOSITION = {
-    "01": {"case": 0.8, "settled": 0.2},
-    "02": {"settled": 0.8, "case": 0.2},
-    "0201": {"case": 0.55, "settled": 0.45},
-    "0204": {"case": 0.55, "settled": 0.45},
-    "0202": {"case": 0.6, "settled": 0.4},
-    "03": {"settled": 0.9, "referred": 0.1},
-    "04": {"settled": 0.5, "referred": 0.5},
-    "05": {"settled": 0.6, "referred": 0.4},
-    "06": {"settled": 0.75, "dispute": 0.25},
-    "07": {"settled": 0.85, "referred": 0.15},
-    "08": {"settled": 0.6, "referred": 0.3, "case": 0.1},
-    "09": {"referred": 1.0},
+    "01": {"case": 0.8, "settled": 0.2}, "02": {"settled": 0.8, "case": 0.2},
+    "0201": {"case": 0.55, "settled": 0.45}, "0204": {"case": 0.55, "settled": 0.45},
+    "0202": {"case": 0.6, "settled": 0.4}, "03": {"settled": 0.9, "referred": 0.1},
+    "04": {"settled": 0.5, "referred": 0.5}, "05": {"settled": 0.6, "referred": 0.4},
+    "06": {"settled": 0.75, "dispute": 0.25}, "07": {"settled": 0.85, "referred": 0.15},
+    "08": {"settled": 0.6, "referred": 0.3, "case": 0.1}, "09": {"referred": 1.0},
     "99": {"no_action": 1.0},
 }
 DESCRIPTIONS = {
@@ -177,11 +118,7 @@ DESCRIPTIONS = {
     "0701": ("家中老人外出未归，手机无法联系", "小孩放学后未回家，家长请求帮助寻找"),
     "0702": ("有人落水，请求救助", "老人在家中摔倒无法起身"),
     "0703": ("路边井盖缺失存在安全隐患", "小区燃气管道有异味，请求协助处置"),
-    "0799": (
-        "报警人钥匙锁在屋内，请求帮助",
-        "醉酒男子躺在路边，请求民警帮助",
-        "报警人身份证丢失，咨询补办",
-    ),
+    "0799": ("报警人钥匙锁在屋内，请求帮助", "醉酒男子躺在路边，请求民警帮助", "报警人身份证丢失，咨询补办"),
     "0801": ("举报有人非法销售烟花爆竹", "举报某网吧接纳未成年人上网"),
     "0802": ("投诉夜市摊点占道经营", "投诉工地夜间施工扰民"),
     "0901": ("路灯损坏，道路夜间无照明", "家中停水，请求联系供水部门"),
@@ -193,26 +130,16 @@ SURNAMES = "陈林黄张李王吴刘蔡杨郑邱赖罗钟谢游温江曾卢廖�
 GIVEN = "伟强磊军勇杰涛斌超明华平辉建鹏俊浩宇志文海峰婷丽芳敏静燕红霞秀兰玲娟琳欣颖雪梅春清"
 ROADS = ("人民路", "建设路", "和平路", "新华街", "东环路", "府前路", "滨江路", "文昌路")
 COLUMNS = [
-    "key",
-    "received_at",
-    "channel",
-    "category_code",
-    "priority",
-    "lon",
-    "lat",
-    "address",
-    "description",
-    "reporter_name",
-    "reporter_phone",
-    "dispatched_at",
-    "accepted_at",
-    "arrived_at",
-    "handled_at",
-    "closed_at",
-    "responder_no",
-    "disposition",
+    "key", "received_at", "channel", "category_code", "priority", "lon", "lat", "address",
+    "description", "reporter_name", "reporter_phone", "dispatched_at", "accepted_at", "arrived_at",
+    "handled_at", "closed_at", "responder_no", "disposition",
 ]
+# fmt: on
 PRIORITY = {c.code: c.priority for c in SECOND_LEVEL}
+CHANNEL_W = {  # channel weights out of / during office hours (no walk-ins at night)
+    False: [0.0 if k == "walk_in" else w for k, w in CHANNELS.items()],
+    True: list(CHANNELS.values()),
+}
 
 
 @dataclass
@@ -241,14 +168,11 @@ class _Event:
 
 def _load_grids(grids_geojson: Path, personnel_csv: Path) -> list[_Grid]:
     """Grids of the county with the officers and auxiliaries serving each of them."""
-    staff: dict[str, dict[str, list[str]]] = {}
+    staff: defaultdict[tuple[str, str], list[str]] = defaultdict(list)  # (grid, kind) -> nos
     with personnel_csv.open(encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
-            if row["kind"] in ("officer", "auxiliary"):
-                for code in filter(None, (row.get("grid_codes") or "").split(";")):
-                    staff.setdefault(code, {}).setdefault(row["kind"], []).append(
-                        row["personnel_no"]
-                    )
+            for code in filter(None, (row.get("grid_codes") or "").split(";")):
+                staff[code, row["kind"]].append(row["personnel_no"])
     grids: list[_Grid] = []
     for feature in json.loads(grids_geojson.read_text(encoding="utf-8"))["features"]:
         props, poly = feature["properties"], shape(feature["geometry"])
@@ -256,23 +180,13 @@ def _load_grids(grids_geojson: Path, personnel_csv: Path) -> list[_Grid]:
         places = [p for p in str(props.get("places") or "").split(";") if p] or [props["name"]]
         name, stem = str(props["name"]).removesuffix("警格"), places[0].removesuffix("社区")
         road = name[len(stem) :] if props["kind"] == "urban" and name.startswith(stem) else ""
-        people = staff.get(props["code"], {})
-        grids.append(
-            _Grid(
-                props["code"],
-                props["kind"],
-                int(props["population"]),
-                places,
-                road,
-                poly,
-                people.get("officer", []),
-                people.get("auxiliary", []),
-            )
-        )
+        off, aux = staff[props["code"], "officer"], staff[props["code"], "auxiliary"]
+        pop = int(props["population"])
+        grids.append(_Grid(props["code"], props["kind"], pop, places, road, poly, off, aux))
     return grids
 
 
-def _point_in(grid: _Grid, rng: np.random.Generator) -> tuple[float, float]:
+def _point_in(grid: _Grid, rng: Rng) -> tuple[float, float]:
     """A uniform random (lon, lat) in degrees, 6 decimals, inside the grid polygon."""
     minx, miny, maxx, maxy = grid.poly.bounds
     while True:
@@ -281,9 +195,7 @@ def _point_in(grid: _Grid, rng: np.random.Generator) -> tuple[float, float]:
             return x, y
 
 
-def _near(
-    grid: _Grid, lon: float, lat: float, sd_m: float, rng: np.random.Generator
-) -> tuple[float, float]:
+def _near(grid: _Grid, lon: float, lat: float, sd_m: float, rng: Rng) -> tuple[float, float]:
     """A point about ``sd_m`` metres (Gaussian, cut at 3 sd) from (lon, lat), in the grid."""
     for _ in range(30):
         dx, dy = rng.normal(0.0, sd_m, 2)
@@ -295,7 +207,7 @@ def _near(
     return lon, lat
 
 
-def _address(grid: _Grid, rnd: random.Random) -> str:
+def _address(grid: _Grid, rnd: Rnd) -> str:
     """Plausible address text: community + road + number, or village + group + number."""
     place = rnd.choice(grid.places)
     if grid.kind == "urban":
@@ -303,7 +215,7 @@ def _address(grid: _Grid, rnd: random.Random) -> str:
     return f"{COUNTY}{place}{rnd.randint(1, 12)}组{rnd.randint(1, 80)}号"
 
 
-def _reporter(rnd: random.Random) -> tuple[str, str]:
+def _reporter(rnd: Rnd) -> tuple[str, str]:
     """A Chinese name and a mobile number 1[3-9] + 9 digits."""
     name = rnd.choice(SURNAMES) + "".join(rnd.choices(GIVEN, k=rnd.choice((1, 2, 2))))
     return name, f"1{rnd.randint(3, 9)}{rnd.randrange(10**9):09d}"
@@ -333,17 +245,13 @@ def _mixes() -> dict[tuple[str, bool], tuple[list[str], list[float]]]:
     out: dict[tuple[str, bool], tuple[list[str], list[float]]] = {}
     for kind in ("urban", "rural"):
         for fest in (False, True):
-            weights = [
-                w
-                * (RURAL_MIX.get(c, 1.0) if kind == "rural" else 1.0)
-                * (FESTIVAL_MIX.get(c[:2], 1.0) * FESTIVAL_MIX.get(c, 1.0) if fest else 1.0)
-                for c, w in MIX.items()
-            ]
+            r, f = RURAL_MIX if kind == "rural" else {}, FESTIVAL_MIX if fest else {}
+            weights = [w * r.get(c, 1) * f.get(c[:2], 1) * f.get(c, 1) for c, w in MIX.items()]
             out[kind, fest] = (list(MIX), weights)
     return out
 
 
-def _place(grid: _Grid, rng: np.random.Generator, rnd: random.Random) -> tuple[float, float, str]:
+def _place(grid: _Grid, rng: Rng, rnd: Rnd) -> tuple[float, float, str]:
     """Point and address of a background call: half of a hot-spot grid's calls at the spot."""
     if grid.hot is not None and rnd.random() < 0.5:
         name, lon, lat = grid.hot
@@ -351,7 +259,7 @@ def _place(grid: _Grid, rng: np.random.Generator, rnd: random.Random) -> tuple[f
     return (*_point_in(grid, rng), _address(grid, rnd))
 
 
-def _seed_hot_spots(grids: list[_Grid], rng: np.random.Generator, rnd: random.Random) -> None:
+def _seed_hot_spots(grids: list[_Grid], rng: Rng, rnd: Rnd) -> None:
     """Mark a few busy grids (bus station, market, food street; a rural market) with a spot."""
     for kind, names in (("urban", URBAN_HOT), ("rural", RURAL_HOT)):
         pool = sorted((g for g in grids if g.kind == kind), key=lambda g: -g.population)
@@ -361,9 +269,7 @@ def _seed_hot_spots(grids: list[_Grid], rng: np.random.Generator, rnd: random.Ra
             grid.hot = (label, *_point_in(grid, rng))
 
 
-def _background(
-    grids: list[_Grid], start: date, days: int, rng: np.random.Generator, rnd: random.Random
-) -> list[_Event]:
+def _background(grids: list[_Grid], start: date, days: int, rng: Rng, rnd: Rnd) -> list[_Event]:
     """Background calls: a Poisson count per day, hour from the profile, grid by weight."""
     weights = np.array(
         [g.population * BUSY[g.kind] * (HOT_FACTOR if g.hot else 1.0) for g in grids]
@@ -383,41 +289,25 @@ def _background(
             grid = grids[int(gi)]
             codes, cw = mixes[grid.kind, fest]
             lon, lat, address = _place(grid, rng, rnd)
-            events.append(
-                _Event(
-                    d * DAY + int(h) * 3600 + int(s),
-                    int(gi),
-                    rnd.choices(codes, cw)[0],
-                    lon,
-                    lat,
-                    address,
-                    _reporter(rnd),
-                )
-            )
+            t, code = d * DAY + int(h) * 3600 + int(s), rnd.choices(codes, cw)[0]
+            events.append(_Event(t, int(gi), code, lon, lat, address, _reporter(rnd)))
     return events
 
 
-def _follow_time(t0: int, start_wd: int, rnd: random.Random) -> int:
+def _follow_time(t0: int, start_wd: int, rnd: Rnd) -> int:
     """A follow-up time: exponential delay (cut at 7 days), thinned by the hour profile."""
     peak = max(max(p) for p in PROFILES)
     for _ in range(200):
         dt = rnd.expovariate(1.0 / (FOLLOW_DAYS * DAY))
         t = t0 + int(dt)
-        if (
-            dt <= MAX_FOLLOW_DAYS * DAY
-            and rnd.random() < PROFILES[(start_wd + t // DAY) % 7][t % DAY // 3600] / peak
-        ):
+        weight = PROFILES[(start_wd + t // DAY) % 7][t % DAY // 3600]
+        if dt <= MAX_FOLLOW_DAYS * DAY and rnd.random() < weight / peak:
             return t
     return t0 + 3600
 
 
 def _offspring(
-    events: list[_Event],
-    grids: list[_Grid],
-    start: date,
-    days: int,
-    rng: np.random.Generator,
-    rnd: random.Random,
+    events: list[_Event], grids: list[_Grid], start: date, days: int, rng: Rng, rnd: Rnd
 ) -> list[_Event]:
     """Follow-ups of every call, generation by generation (each may spawn again)."""
     mixes, queue, out = _mixes(), list(events), list[_Event]()
@@ -427,47 +317,28 @@ def _offspring(
         grid = grids[parent.grid]
         kind = rnd.choices(("same", "repeat", "other"), (0.55, 0.15, 0.30))[0]
         if kind == "repeat":  # the caller rings again, same place, minutes later
-            child = _Event(
-                parent.t + rnd.randint(5 * 60, 90 * 60),
-                parent.grid,
-                "9902",
-                parent.lon,
-                parent.lat,
-                parent.address,
-                parent.reporter,
-            )
+            child = replace(parent, t=parent.t + rnd.randint(5 * 60, 90 * 60), code="9902")
         else:
             t = _follow_time(parent.t, start.weekday(), rnd)
             day = start + timedelta(days=t // DAY)
-            code = (
-                parent.code if kind == "same" else rnd.choices(*mixes[grid.kind, _festival(day)])[0]
-            )
+            code = parent.code
+            if kind == "other":
+                code = rnd.choices(*mixes[grid.kind, _festival(day)])[0]
             if rnd.random() < 0.3:  # the same address again
                 lon, lat, address = parent.lon, parent.lat, parent.address
             else:
                 lon, lat = _near(grid, parent.lon, parent.lat, FOLLOW_SD_M, rng)
-                address = (
-                    parent.address
-                    if (lon, lat) == (parent.lon, parent.lat)
-                    else _address(grid, rnd)
-                )
-            same_caller = kind == "same" and rnd.random() < 0.6
-            child = _Event(
-                t,
-                parent.grid,
-                code,
-                lon,
-                lat,
-                address,
-                parent.reporter if same_caller else _reporter(rnd),
-            )
+                moved = (lon, lat) != (parent.lon, parent.lat)
+                address = _address(grid, rnd) if moved else parent.address
+            caller = parent.reporter if kind == "same" and rnd.random() < 0.6 else _reporter(rnd)
+            child = _Event(t, parent.grid, code, lon, lat, address, caller)
         if child.t < days * DAY:
             out.append(child)
             queue.append(child)
     return events + out
 
 
-def _timeline(event: _Event, grid: _Grid, end: int, rnd: random.Random) -> list[int]:
+def _timeline(event: _Event, grid: _Grid, end: int, rnd: Rnd) -> list[int]:
     """Seconds of dispatched, accepted, arrived, handled, closed; cut for still-open calls.
 
     Dispatch 1–6 min after receipt, acceptance 0–2 min later, travel lognormal (urban 5–15,
@@ -478,13 +349,8 @@ def _timeline(event: _Event, grid: _Grid, end: int, rnd: random.Random) -> list[
     urban = grid.kind == "urban"
     travel = rnd.lognormvariate(math.log(9.0 if urban else 19.0), 0.3 if urban else 0.35)
     travel = min(max(travel, 5.0 if urban else 10.0), 15.0 if urban else 35.0)
-    steps = [
-        rnd.randint(60, 360),
-        rnd.randint(0, 120),
-        int(travel * 60),
-        rnd.randint(600, 5400),
-        min(DAY, 300 + int(rnd.expovariate(1 / 10_800))),
-    ]
+    steps = [rnd.randint(60, 360), rnd.randint(0, 120), int(travel * 60), rnd.randint(600, 5400)]
+    steps.append(min(DAY, 300 + int(rnd.expovariate(1 / 10_800))))  # closing, mean 3 h
     times = [event.t + int(x) for x in np.cumsum(steps)]
     age_days = (end - event.t) / DAY
     if age_days < 21 and rnd.random() < 0.95 * math.exp(-age_days / 8):
@@ -492,7 +358,7 @@ def _timeline(event: _Event, grid: _Grid, end: int, rnd: random.Random) -> list[
     return [t for t in times if t <= end]
 
 
-def _disposition(code: str, rnd: random.Random) -> str:
+def _disposition(code: str, rnd: Rnd) -> str:
     """A disposition drawn by the longest matching category prefix."""
     table = DISPOSITION.get(code) or DISPOSITION[code[:2]]
     return rnd.choices(list(table), list(table.values()))[0]
@@ -533,30 +399,24 @@ def generate_incident_history(
             grid = grids[e.grid]
             seq[e.t // DAY] = seq.get(e.t // DAY, 0) + 1
             received = origin + timedelta(seconds=e.t)
-            channels = {
-                k: (0.0 if k == "walk_in" and not 8 <= received.hour < 20 else w)
-                for k, w in CHANNELS.items()
-            }
+            open_hours = 8 <= received.hour < 20  # walk-ins only while the hall is open
+            channel = rnd.choices(list(CHANNELS), CHANNEL_W[open_hours])[0]
             times = _timeline(e, grid, end, rnd)
-            team = (
-                grid.officers if rnd.random() < 0.7 else grid.auxiliaries
-            ) or grid.officers + grid.auxiliaries
-            writer.writerow(
-                [
-                    f"QX110-{received:%Y%m%d}-{seq[e.t // DAY]:05d}",
-                    iso(e.t),
-                    rnd.choices(list(channels), list(channels.values()))[0],
-                    e.code,
-                    PRIORITY[e.code],
-                    f"{e.lon:.6f}",
-                    f"{e.lat:.6f}",
-                    e.address,
-                    rnd.choice(DESCRIPTIONS[e.code]),
-                    *e.reporter,
-                    *(iso(t) for t in times),
-                    *[""] * (5 - len(times)),
-                    rnd.choice(team) if times and team else "",
-                    _disposition(e.code, rnd) if len(times) >= 4 else "",
-                ]
-            )
+            team = grid.officers if rnd.random() < 0.7 else grid.auxiliaries
+            team = team or grid.officers + grid.auxiliaries
+            key = f"QX110-{received:%Y%m%d}-{seq[e.t // DAY]:05d}"
+            head = [
+                key,
+                iso(e.t),
+                channel,
+                e.code,
+                PRIORITY[e.code],
+                f"{e.lon:.6f}",
+                f"{e.lat:.6f}",
+            ]
+            text = [e.address, rnd.choice(DESCRIPTIONS[e.code]), *e.reporter]
+            steps = [iso(t) for t in times] + [""] * (5 - len(times))
+            responder = rnd.choice(team) if times and team else ""
+            disposition = _disposition(e.code, rnd) if len(times) >= 4 else ""
+            writer.writerow([*head, *text, *steps, responder, disposition])
     return len(events)

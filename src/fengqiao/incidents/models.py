@@ -67,9 +67,10 @@ class IncidentCategory(Base):
 
 
 class Incident(Base):
+    """A call or report. Its display number (JQ + date + id) is derived, not stored."""
+
     __tablename__ = "incident"
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     category_id: Mapped[int] = mapped_column(ForeignKey("incident_category.id"), index=True)

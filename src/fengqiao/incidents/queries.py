@@ -49,7 +49,7 @@ def _scoped(principal: Principal) -> Select[Incident]:
     return query
 
 
-def _assignment_out(a: Assignment) -> AssignmentOut:
+def assignment_out(a: Assignment) -> AssignmentOut:
     return AssignmentOut(
         id=a.id,
         incident_id=a.incident_id,
@@ -231,7 +231,7 @@ def detail(session: Session, principal: Principal, incident_id: int) -> Incident
         for d in decisions
     ]
     timeline.sort(key=lambda t: t.at)
-    out.assignments = [_assignment_out(a) for a in assignments]
+    out.assignments = [assignment_out(a) for a in assignments]
     out.timeline = timeline
     out.linked_case, out.linked_dispute = incidents.linked_records(session, incident.id)
     audit.record(
@@ -282,7 +282,7 @@ def my_assignments(
         object_id="mine",
         detail={"count": len(rows)},
     )
-    return [(_assignment_out(a), outs[a.incident_id]) for a in rows]
+    return [(assignment_out(a), outs[a.incident_id]) for a in rows]
 
 
 def own_assignment_or_raise(

@@ -419,3 +419,14 @@ def linked_records(session: Session, incident_id: int) -> tuple[str | None, str 
     case = session.scalar(select(CaseRecord.number).where(CaseRecord.incident_id == incident_id))
     dispute = session.scalar(select(Dispute.number).where(Dispute.incident_id == incident_id))
     return case, dispute
+
+
+def list_categories(session: Session) -> list[IncidentCategory]:
+    """Active categories, parents before their children, by code."""
+    return list(
+        session.scalars(
+            select(IncidentCategory)
+            .where(IncidentCategory.active.is_(True))
+            .order_by(IncidentCategory.code)
+        )
+    )

@@ -51,7 +51,6 @@ from fengqiao.org.models import (
     Team,
 )
 
-KINDS = ("stations", "districts", "grids", "civil-grids", "personnel")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 PERSONNEL_HEADERS = {
     "编号": "personnel_no",

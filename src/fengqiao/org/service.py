@@ -14,6 +14,7 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
 from fengqiao.errors import NotFound
 from fengqiao.i18n import _
+from fengqiao.live import service as live
 from fengqiao.org.models import (
     CivilGrid,
     DutyStatus,
@@ -293,3 +294,32 @@ def duty_summary(people: list[PersonOut]) -> dict[str, int]:
     for p in people:
         counts[p.duty_status] += 1
     return counts
+
+
+def get_person_in_scope_or_raise(session: Session, principal: Principal, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or not principal.sees_station(person.station_id):
+        raise NotFound(_("No person {id} within your area.").format(id=person_id))
+    return person
+
+
+def update_position(session: Session, principal: Principal, *, lon: float, lat: float) -> None:
+    """Store the principal's own last known position and tell the live map."""
+    if principal.person_id is None:
+        raise NotFound(_("Your account is not linked to a person."))
+    person = session.get(Person, principal.person_id)
+    assert person is not None
+    person.last_lon, person.last_lat = lon, lat
+    live.publish(
+        session,
+        kind="position",
+        station_id=person.station_id,
+        person_id=person.id,
+        payload={
+            "id": person.id,
+            "name": person.name,
+            "lon": lon,
+            "lat": lat,
+            "status": person.duty_status.value,
+        },
+    )

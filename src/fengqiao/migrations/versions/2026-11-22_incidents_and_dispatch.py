@@ -1,8 +1,8 @@
 """Incidents, routing, dispatch, reinforcement, cases, disputes, live events.
 
-Revision ID: 9694d3d6f831
+Revision ID: 36812b649434
 Revises: 2f59c3952a9f
-Create Date: 2026-11-22 17:34:26.958922
+Create Date: 2026-11-22 17:37:58.222938
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "9694d3d6f831"
+revision = "36812b649434"
 down_revision = "2f59c3952a9f"
 branch_labels = None
 depends_on = None
@@ -95,7 +95,6 @@ def upgrade() -> None:
     op.create_table(
         "incident",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("idempotency_key", sa.String(length=100), nullable=True),
         sa.Column(
             "channel",
@@ -192,7 +191,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_incident_idempotency_key")),
-        sa.UniqueConstraint("number", name=op.f("uq_incident_number")),
     )
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_incident_category_id"), ["category_id"], unique=False)
