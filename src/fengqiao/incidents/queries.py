@@ -111,7 +111,7 @@ def _outs(session: Session, rows: list[Incident]) -> list[IncidentOut]:
         dict(
             session.execute(
                 select(PoliceGrid.id, PoliceGrid.code).where(PoliceGrid.id.in_(grid_ids))
-            ).tuples()
+            ).all()
         )
         if grid_ids
         else {}
@@ -120,7 +120,7 @@ def _outs(session: Session, rows: list[Incident]) -> list[IncidentOut]:
         dict(
             session.execute(
                 select(Station.id, Station.code).where(Station.id.in_(station_ids))
-            ).tuples()
+            ).all()
         )
         if station_ids
         else {}
@@ -129,7 +129,7 @@ def _outs(session: Session, rows: list[Incident]) -> list[IncidentOut]:
         dict(
             session.execute(
                 select(Person.id, Person.name).where(Person.id.in_(person_ids))
-            ).tuples()
+            ).all()
         )
         if person_ids
         else {}

@@ -59,7 +59,7 @@ def simulation_area(session: Session) -> SimulationArea:
                 Person.kind.in_([PersonKind.OFFICER, PersonKind.AUXILIARY]),
             )
             .group_by(Station.code)
-        ).tuples()
+        ).all()
     )
     stations = []
     county = (0.0, 0.0)
