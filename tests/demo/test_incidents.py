@@ -98,9 +98,8 @@ def test_file_format_bom_header_and_value_spellings(history: History) -> None:
     for row in history.rows:
         assert re.fullmatch(r"1[3-9]\d{9}", row["reporter_phone"]), row
         assert re.fullmatch(r"[\u4e00-\u9fff]{2,3}", row["reporter_name"]), row
-        assert re.fullmatch(r"1\d{2}\.\d{6}", row["lon"]) and re.fullmatch(
-            r"2\d\.\d{6}", row["lat"]
-        ), row
+        assert re.fullmatch(r"1\d{2}\.\d{6}", row["lon"]), row
+        assert re.fullmatch(r"2\d\.\d{6}", row["lat"]), row
         assert row["address"] and row["description"], row
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.demo.county import generate_county
 from fengqiao.demo.incidents import generate_incident_history
 from fengqiao.i18n import _
-from fengqiao.incidents.importing import import_incidents
+from fengqiao.incidents.importing import CST, import_incidents
 from fengqiao.incidents.service import ensure_reference_data
 from fengqiao.org.importing import IMPORTERS
 
@@ -37,8 +37,7 @@ DEMO_ACCOUNTS: dict[str, tuple[Role, str | None]] = {
 }
 
 
-HISTORY_START = date(2025, 11, 1)
-HISTORY_DAYS = 365
+HISTORY_DAYS = 730  # two years, so that figures have a year-on-year comparison
 
 
 @dataclass
@@ -55,9 +54,16 @@ def import_county(
     files = generate_county(directory, seed=seed)
     ensure_reference_data(session)
     history = directory / "incidents.csv"
-    # A fixed year, so that rebuilding the demo adds nothing: the keys repeat exactly.
+    # Up to yesterday (China time); rebuilding on the same day adds nothing, as keys repeat.
+    start = datetime.now(CST).date() - timedelta(days=HISTORY_DAYS)
     generate_incident_history(
-        files.grids, files.personnel, history, start=HISTORY_START, days=HISTORY_DAYS, seed=seed
+        files.grids,
+        files.personnel,
+        history,
+        start=start,
+        days=HISTORY_DAYS,
+        seed=seed,
+        leave_open=False,
     )
     lines = []
     for kind, path in (

@@ -338,7 +338,7 @@ def _offspring(
     return events + out
 
 
-def _timeline(event: _Event, grid: _Grid, end: int, rnd: Rnd) -> list[int]:
+def _timeline(event: _Event, grid: _Grid, end: int, rnd: Rnd, *, leave_open: bool) -> list[int]:
     """Seconds of dispatched, accepted, arrived, handled, closed; cut for still-open calls.
 
     Dispatch 1–6 min after receipt, acceptance 0–2 min later, travel lognormal (urban 5–15,
@@ -353,7 +353,7 @@ def _timeline(event: _Event, grid: _Grid, end: int, rnd: Rnd) -> list[int]:
     steps.append(min(DAY, 300 + int(rnd.expovariate(1 / 10_800))))  # closing, mean 3 h
     times = [event.t + int(x) for x in np.cumsum(steps)]
     age_days = (end - event.t) / DAY
-    if age_days < 21 and rnd.random() < 0.95 * math.exp(-age_days / 8):
+    if leave_open and age_days < 21 and rnd.random() < 0.95 * math.exp(-age_days / 8):
         times = times[: rnd.randint(0, 4)]
     return [t for t in times if t <= end]
 
@@ -372,13 +372,14 @@ def generate_incident_history(
     start: date,
     days: int = 365,
     seed: int = 20261122,
+    leave_open: bool = True,
 ) -> int:
     """Write ``days`` days of incidents from ``start`` (CST) to ``out_csv``; return the rows.
 
     Reads the county's grids (GeoJSON, WGS-84 degrees, population in residents) and
     personnel (CSV with grid_codes). The same inputs and ``seed`` give a byte-identical file.
     Times are ISO 8601 with +08:00; responders are an officer (mostly) or auxiliary of the
-    call's grid.
+    call's grid. With ``leave_open`` false every call is closed, as in a finished period.
     """
     rng, rnd = np.random.default_rng(seed), random.Random(seed)
     grids = _load_grids(grids_geojson, personnel_csv)
@@ -401,7 +402,7 @@ def generate_incident_history(
             received = origin + timedelta(seconds=e.t)
             open_hours = 8 <= received.hour < 20  # walk-ins only while the hall is open
             channel = rnd.choices(list(CHANNELS), CHANNEL_W[open_hours])[0]
-            times = _timeline(e, grid, end, rnd)
+            times = _timeline(e, grid, end, rnd, leave_open=leave_open)
             team = grid.officers if rnd.random() < 0.7 else grid.auxiliaries
             team = team or grid.officers + grid.auxiliaries
             key = f"QX110-{received:%Y%m%d}-{seq[e.t // DAY]:05d}"

@@ -184,54 +184,55 @@ def import_incidents(session: Session, path: Path, *, actor: Actor) -> ImportRep
     fresh = [p for p in parsed if p["key"] not in known]
     report.unchanged = len(parsed) - len(fresh)
     places = placement.place_points(session, [p["lon"] for p in fresh], [p["lat"] for p in fresh])
+    records: list[dict[str, Any]] = []
     for p, where in zip(fresh, places, strict=True):
         times = p["times"]
         last = max((s for s in STEPS if times[s] is not None), key=STEPS.index)
         category = categories[p["category"]]
-        incident_id = session.execute(
-            insert(Incident).returning(Incident.id),
-            [
-                {
-                    "idempotency_key": p["key"],
-                    "channel": Channel(p["channel"]),
-                    "category_id": category.id,
-                    "priority": Priority(p["priority"])
-                    if p["priority"]
-                    else category.default_priority,
-                    "status": IncidentStatus(last),
-                    "description": p["description"],
-                    "address": p["address"],
-                    "reporter_name": p["reporter_name"],
-                    "reporter_phone": p["reporter_phone"],
-                    "lon": p["lon"],
-                    "lat": p["lat"],
-                    "grid_id": where.grid_id if where else None,
-                    "district_id": where.district_id if where else None,
-                    "station_id": where.station_id if where else None,
-                    "responsible_person_id": responders.get(p["responder"])
-                    if p["responder"]
-                    else None,
-                    "needs_attention": where is None,
-                    "disposition": Disposition(p["disposition"]) if p["disposition"] else None,
-                    **{f"{s}_at": times[s] for s in STEPS},
-                }
-            ],
-        ).scalar_one()
+        records.append(
+            {
+                "idempotency_key": p["key"],
+                "channel": Channel(p["channel"]),
+                "category_id": category.id,
+                "priority": Priority(p["priority"]) if p["priority"] else category.default_priority,
+                "status": IncidentStatus(last),
+                "description": p["description"],
+                "address": p["address"],
+                "reporter_name": p["reporter_name"],
+                "reporter_phone": p["reporter_phone"],
+                "lon": p["lon"],
+                "lat": p["lat"],
+                "grid_id": where.grid_id if where else None,
+                "district_id": where.district_id if where else None,
+                "station_id": where.station_id if where else None,
+                "responsible_person_id": responders.get(p["responder"]) if p["responder"] else None,
+                "needs_attention": where is None,
+                "disposition": Disposition(p["disposition"]) if p["disposition"] else None,
+                **{f"{s}_at": times[s] for s in STEPS},
+            }
+        )
+    if records:
+        # One multi-row INSERT ... RETURNING per batch, ids in the order of the rows.
+        ids = session.scalars(
+            insert(Incident).returning(Incident.id, sort_by_parameter_order=True), records
+        ).all()
+        note = _("imported")
         session.execute(
             insert(IncidentEvent),
             [
                 {
                     "incident_id": incident_id,
-                    "at": times[s],
+                    "at": row[f"{s}_at"],
                     "kind": "status",
                     "status": IncidentStatus(s),
-                    "note": _("imported"),
+                    "note": note,
                 }
+                for incident_id, row in zip(ids, records, strict=True)
                 for s in STEPS
-                if times[s] is not None
+                if row[f"{s}_at"] is not None
             ],
         )
-        report.created.append(p["key"])
+        report.created.extend(row["idempotency_key"] for row in records)
     if report.created:
         audit.record(
             session,

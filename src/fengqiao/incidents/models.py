@@ -130,6 +130,8 @@ class RoutingRule(Base):
     action: Mapped[RouteAction] = mapped_column(enum_column(RouteAction))
     units: Mapped[int] = mapped_column(Integer, default=1)
     alert_command_room: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Off: the rule only proposes people and the command room confirms the dispatch.
+    auto_dispatch: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -142,9 +144,10 @@ class RoutingDecision(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rule.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
-    step: Mapped[str] = mapped_column(
-        String(24)
-    )  # grid|district|station|joint_station|nearest|none
+    # grid | district | station | joint_station | nearest | none
+    step: Mapped[str] = mapped_column(String(24))
+    # A proposal waits for the command room to confirm the dispatch.
+    proposed_only: Mapped[bool] = mapped_column(Boolean, default=False)
     # An English message id and its parameters, translated when shown.
     reason: Mapped[str] = mapped_column(Text)
     params: Mapped[str] = mapped_column(Text, default="{}")

@@ -143,6 +143,7 @@ def command_queue(request: Request, session: DbSession, principal: Dispatcher) -
         "incidents/_queue.html",
         incidents=open_incidents,
         late=late,
+        proposed=queries.proposals(session, [i.id for i in open_incidents]),
         available=[p for p in people if p.kind in ("officer", "auxiliary")],
     )
 

@@ -126,11 +126,7 @@ def _outs(session: Session, rows: list[Incident]) -> list[IncidentOut]:
         else {}
     )
     people = (
-        dict(
-            session.execute(
-                select(Person.id, Person.name).where(Person.id.in_(person_ids))
-            ).all()
-        )
+        dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all())
         if person_ids
         else {}
     )
@@ -292,3 +288,22 @@ def own_assignment_or_raise(
     if assignment.person_id != principal.person_id:
         raise NotFound(_("No assignment {id} of yours.").format(id=assignment_id))
     return assignment
+
+
+def proposals(session: Session, incident_ids: list[int]) -> dict[int, list[int]]:
+    """People proposed by routing and awaiting the command room, per incident."""
+    out: dict[int, list[int]] = {}
+    if not incident_ids:
+        return out
+    for incident_id, person_id in session.execute(
+        select(RoutingDecision.incident_id, RoutingDecision.person_id)
+        .where(
+            RoutingDecision.incident_id.in_(incident_ids),
+            RoutingDecision.proposed_only.is_(True),
+            RoutingDecision.person_id.is_not(None),
+        )
+        .order_by(RoutingDecision.id)
+    ).all():
+        if person_id is not None:
+            out.setdefault(incident_id, []).append(person_id)
+    return out

@@ -214,33 +214,38 @@ def route_incident(
     available people of the plan; alert the command room when the rule says so."""
     rules = list(session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))))
     plan = plan_routing(session, incident, incident.category, rules, speeds)
-    sent = 0
+    rule_id = plan.rule.id if plan.rule else None
+    auto = plan.rule is not None and plan.rule.auto_dispatch
+    chosen = 0
     for candidate in plan.candidates:
-        if sent >= plan.units:
+        if chosen >= plan.units:
             break
-        try:
-            dispatch.dispatch_person(
-                session, actor=actor, incident=incident, person=candidate.person
-            )
-        except Conflict:
-            continue  # taken by a concurrent dispatch: try the next one along the chain
+        if auto:
+            try:
+                dispatch.dispatch_person(
+                    session, actor=actor, incident=incident, person=candidate.person
+                )
+            except Conflict:
+                continue  # taken by a concurrent dispatch: try the next one along the chain
         session.add(
             RoutingDecision(
                 incident_id=incident.id,
-                rule_id=plan.rule.id if plan.rule else None,
+                rule_id=rule_id,
                 person_id=candidate.person.id,
                 step=candidate.step,
+                proposed_only=not auto,
                 reason=candidate.reason,
                 params=json.dumps(candidate.params, ensure_ascii=False),
             )
         )
-        sent += 1
-    if sent == 0:
+        chosen += 1
+    if chosen == 0:
         session.add(
             RoutingDecision(
                 incident_id=incident.id,
-                rule_id=plan.rule.id if plan.rule else None,
+                rule_id=rule_id,
                 step="none",
+                proposed_only=False,
                 reason=plan.no_one_reason or "",
                 params="{}",
             )

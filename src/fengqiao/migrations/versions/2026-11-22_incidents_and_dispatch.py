@@ -88,6 +88,7 @@ def upgrade() -> None:
         ),
         sa.Column("units", sa.Integer(), nullable=False),
         sa.Column("alert_command_room", sa.Boolean(), nullable=False),
+        sa.Column("auto_dispatch", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_rule")),
         sa.UniqueConstraint("position", name=op.f("uq_routing_rule_position")),
@@ -330,6 +331,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.Integer(), nullable=True),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("step", sa.String(length=24), nullable=False),
+        sa.Column("proposed_only", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("params", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
