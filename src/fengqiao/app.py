@@ -26,6 +26,7 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.errors import DomainError, Forbidden
+from fengqiao.incidents import metrics_routes
 from fengqiao.incidents import pages as incident_pages
 from fengqiao.incidents import routes as incident_routes
 from fengqiao.live import routes as live_routes
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         return HTMLResponse(API_DOCS_HTML)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(metrics_routes.router)  # first: /incidents/{incident_id} would take it
     for module in (account_routes, org_routes, audit_routes, incident_routes, live_routes):
         app.include_router(module.router, prefix="/api/v1")
     for module in (account_pages, org_pages, audit_pages, incident_pages):

@@ -37,7 +37,6 @@ def import_org(session: Session, files: CountyFiles) -> None:
         IMPORTERS[name.replace("_", "-")](session, getattr(files, name), actor=SYSTEM)
 
 
-
 def station(session: Session, code: str) -> Station:
     return session.scalars(select(Station).where(Station.code == code)).one()
 

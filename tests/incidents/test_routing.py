@@ -102,10 +102,14 @@ def _everyone_available(session: Session, station_ids: list[int]) -> None:
         set_status(session, people_of(session, sid), DutyStatus.AVAILABLE)
 
 
-def _intake(session: Session, category: str, where: Spot | tuple[float, float], **kw: object) -> Incident:
+def _intake(
+    session: Session, category: str, where: Spot | tuple[float, float] | None, **kw: object
+) -> Incident:
     point = where.point if isinstance(where, Spot) else where
     intake = incidents.create_incident(
-        session, actor=SYSTEM, data=report(category, point, **kw)  # type: ignore[arg-type]
+        session,
+        actor=SYSTEM,
+        data=report(category, point, **kw),  # type: ignore[arg-type]
     )
     assert intake.created
     session.flush()
@@ -215,9 +219,7 @@ def test_nearest_available_is_really_nearest(
         here = spot(session)
         joint = _joint_ids(session, here.station)
         all_off_duty(session)
-        community = [
-            p for p in people_of(session, here.station.id) if p.team is Team.COMMUNITY
-        ]
+        community = [p for p in people_of(session, here.station.id) if p.team is Team.COMMUNITY]
         command = next(
             p
             for p in people_of(session, here.station.id)
@@ -316,7 +318,9 @@ def test_whole_district_off_goes_to_the_station_community_team(
         _everyone_available(session, _joint_ids(session, here.station))
         district = _district_people_ids(session, here.grid.district_id)
         set_status(
-            session, [session.get(Person, pid) for pid in district], DutyStatus.OFF_DUTY  # type: ignore[misc]
+            session,
+            [session.get(Person, pid) for pid in district],
+            DutyStatus.OFF_DUTY,  # type: ignore[misc]
         )
 
         incident = _intake(session, "0601", here)
@@ -502,21 +506,19 @@ def test_unplaced_incident_needs_attention(
     with county() as session:
         _everyone_available(session, list(session.scalars(select(Station.id))))
 
-        incident = _intake(session, "0601", point or (0, 0), address=address) if point else (
-            incidents.create_incident(
-                session, actor=SYSTEM, data=report("0601", None, address=address)
-            ).incident
-        )
-        session.flush()
+        incident = _intake(session, "0601", point, address=address)
 
         assert (incident.grid_id, incident.district_id, incident.station_id) == (None, None, None)
         assert incident.responsible_person_id is None
         assert incident.needs_attention is True
         assert incident.status is IncidentStatus.RECEIVED
         assert _sent(session, incident) == []
-        assert session.scalars(
-            select(Assignment).where(Assignment.status != AssignmentStatus.RELEASED)
-        ).all() == []
+        assert (
+            session.scalars(
+                select(Assignment).where(Assignment.status != AssignmentStatus.RELEASED)
+            ).all()
+            == []
+        )
         decision = _only_decision(session, incident)
         assert decision.step == "none"
         assert decision.reason.strip()

@@ -127,7 +127,8 @@ def dispatch_person(
             _("{name} has just been dispatched to another incident.").format(name=person.name)
         ) from None
     now = utcnow()
-    if incident.status is IncidentStatus.RECEIVED:
+    first = incident.status is IncidentStatus.RECEIVED
+    if first:
         incident.status = IncidentStatus.DISPATCHED
         incident.dispatched_at = now
     incident.needs_attention = False
@@ -135,7 +136,9 @@ def dispatch_person(
     session.add(
         IncidentEvent(
             incident_id=incident.id,
-            kind="dispatch",
+            at=now,
+            # The first dispatch is the incident's "dispatched" step; later ones add people.
+            kind="status" if first else "dispatch",
             person_id=person.id,
             user_id=actor.user_id,
             status=incident.status,
