@@ -123,9 +123,12 @@ def test_event_reaches_a_stream_of_another_process(
             for line in lines:
                 if line.startswith("event: "):
                     event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event == "incident":
-                    if json.loads(line.removeprefix("data: "))["id"] == incident_id:
-                        break
+                elif (
+                    line.startswith("data: ")
+                    and event == "incident"
+                    and json.loads(line.removeprefix("data: "))["id"] == incident_id
+                ):
+                    break
                 assert time.monotonic() < deadline, "no event from the other process in 10 s"
             else:
                 pytest.fail("stream ended before the event arrived")
