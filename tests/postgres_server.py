@@ -88,16 +88,44 @@ def running_postgres(*, fsync: bool = False) -> Iterator[PostgresServer]:
     port = _free_port()
     try:
         subprocess.run(
-            _run_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-            check=True, capture_output=True, text=True,
+            _run_as_postgres(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
         )
-        options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200 "
-                   f"-c fsync={'on' if fsync else 'off'} -c synchronous_commit={'on' if fsync else 'off'}")
+        options = (
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+            f"-c fsync={'on' if fsync else 'off'} -c synchronous_commit={'on' if fsync else 'off'}"
+        )
         subprocess.run(
-            _run_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                              "-l", str(root / "server.log"), "-w", "start"]),
-            check=True, capture_output=True, text=True,
+            _run_as_postgres(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "server.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
         )
     except subprocess.CalledProcessError as exc:
         log = (root / "server.log").read_text() if (root / "server.log").exists() else ""

@@ -32,26 +32,26 @@ OK, NO = 200, 403
 
 #                               admin chief command officer auxil case legal gridworker
 PAGES: dict[str, tuple[int, ...]] = {
-    "/":                        (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    "/grids":                   (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    f"/grids/{GRID}/card":      (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    "/personnel":               (OK,  OK,   OK,     OK,     OK,   OK,  OK,   NO),
-    "/admin/users":             (OK,  NO,   NO,     NO,     NO,   NO,  NO,   NO),
-    "/audit":                   (OK,  NO,   NO,     NO,     NO,   NO,  OK,   NO),
-    "/account/password":        (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
+    "/": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/grids": (OK, OK, OK, OK, OK, OK, OK, OK),
+    f"/grids/{GRID}/card": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/personnel": (OK, OK, OK, OK, OK, OK, OK, NO),
+    "/admin/users": (OK, NO, NO, NO, NO, NO, NO, NO),
+    "/audit": (OK, NO, NO, NO, NO, NO, OK, NO),
+    "/account/password": (OK, OK, OK, OK, OK, OK, OK, OK),
 }
 
 #                               admin chief command officer auxil case legal gridworker
 API: dict[str, tuple[int, ...]] = {
-    "/api/v1/stations":         (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    "/api/v1/grids":            (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    "/api/v1/grids.geojson":    (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    f"/api/v1/grids/{GRID}":    (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
-    "/api/v1/personnel":        (OK,  OK,   OK,     OK,     OK,   OK,  OK,   NO),
-    "/api/v1/users":            (OK,  NO,   NO,     NO,     NO,   NO,  NO,   NO),
-    "/api/v1/audit":            (OK,  NO,   NO,     NO,     NO,   NO,  OK,   NO),
-    "/api/v1/audit/verify":     (OK,  NO,   NO,     NO,     NO,   NO,  OK,   NO),
-    "/api/v1/me":               (OK,  OK,   OK,     OK,     OK,   OK,  OK,   OK),
+    "/api/v1/stations": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/api/v1/grids": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/api/v1/grids.geojson": (OK, OK, OK, OK, OK, OK, OK, OK),
+    f"/api/v1/grids/{GRID}": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/api/v1/personnel": (OK, OK, OK, OK, OK, OK, OK, NO),
+    "/api/v1/users": (OK, NO, NO, NO, NO, NO, NO, NO),
+    "/api/v1/audit": (OK, NO, NO, NO, NO, NO, OK, NO),
+    "/api/v1/audit/verify": (OK, NO, NO, NO, NO, NO, OK, NO),
+    "/api/v1/me": (OK, OK, OK, OK, OK, OK, OK, OK),
 }
 
 
@@ -65,6 +65,7 @@ def _cells(table: dict[str, tuple[int, ...]]) -> list[Any]:
 
 # --- helpers ---------------------------------------------------------------------------
 
+
 def db(client: TestClient) -> Session:
     """A session on the app's database; use it in a ``with`` block (SQLite locks on write)."""
     session: Session = client.app.state.sessionmaker()  # type: ignore[attr-defined]
@@ -74,8 +75,10 @@ def db(client: TestClient) -> Session:
 def web_login(client: TestClient, username: str) -> str:
     """Log in through the form; returns the session cookie (also kept in the cookie jar)."""
     response = client.post(
-        "/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/"},
-        headers=HTML, follow_redirects=False,
+        "/login",
+        data={"username": username, "password": DEMO_PASSWORD, "next": "/"},
+        headers=HTML,
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     cookie = response.cookies.get("fq_session")
@@ -86,12 +89,15 @@ def web_login(client: TestClient, username: str) -> str:
 def common_grid_id(client: TestClient) -> int:
     """A grid that both the auxiliary and the grid worker serve: everyone's scope holds it."""
     with db(client) as session:
+
         def grids_of(username: str) -> set[int]:
             user = session.scalar(select(UserAccount).where(UserAccount.username == username))
             assert user is not None and user.person_id is not None
-            return set(session.scalars(
-                select(GridAssignment.grid_id).where(GridAssignment.person_id == user.person_id)
-            ))
+            return set(
+                session.scalars(
+                    select(GridAssignment.grid_id).where(GridAssignment.person_id == user.person_id)
+                )
+            )
 
         common = grids_of("auxiliary") & grids_of("gridworker")
     assert common, "the demo should give the auxiliary and the grid worker a common grid"
@@ -130,6 +136,7 @@ def logins(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 # --- the matrix ------------------------------------------------------------------------
 
+
 def test_matrix_has_one_column_per_role() -> None:
     """A new role must get its own column here before the matrix can pass."""
     assert {DEMO_ACCOUNTS[user][0] for user in ROLES} == set(Role)
@@ -139,8 +146,9 @@ def test_matrix_has_one_column_per_role() -> None:
 @pytest.mark.parametrize(("path", "username", "expected"), _cells(PAGES))
 def test_page_access(logins: Logins, path: str, username: str, expected: int) -> None:
     url = path.replace(GRID, str(logins.grid_id))
-    response = logins.client.get(url, headers={**HTML, **logins.cookie(username)},
-                                 follow_redirects=False)
+    response = logins.client.get(
+        url, headers={**HTML, **logins.cookie(username)}, follow_redirects=False
+    )
     assert response.status_code == expected, f"{username} GET {url}: {response.text[:300]}"
     assert response.headers["content-type"].startswith("text/html")
 
@@ -154,6 +162,7 @@ def test_api_access(logins: Logins, path: str, username: str, expected: int) -> 
 
 
 # --- without logging in ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_without_login_redirects_to_login(logins: Logins, path: str) -> None:
@@ -179,6 +188,7 @@ def test_api_with_unknown_token_is_401(logins: Logins, path: str) -> None:
 
 # --- data scope ------------------------------------------------------------------------
 
+
 def api_get(logins: Logins, username: str, path: str) -> Any:
     response = logins.client.get(path, headers=bearer(logins.token(username)))
     assert response.status_code == 200, response.text
@@ -195,9 +205,11 @@ def grids_of_station(session: Session, code: str | None = None) -> set[int]:
 def test_grid_worker_lists_only_his_own_grids(logins: Logins) -> None:
     me = api_get(logins, "gridworker", "/api/v1/me")
     with db(logins.client) as session:
-        assigned = set(session.scalars(
-            select(GridAssignment.grid_id).where(GridAssignment.person_id == me["person_id"])
-        ))
+        assigned = set(
+            session.scalars(
+                select(GridAssignment.grid_id).where(GridAssignment.person_id == me["person_id"])
+            )
+        )
         station_grids = grids_of_station(session, "QX-CG")
     assert assigned, "the demo grid worker should serve at least one grid"
     assert assigned < station_grids  # so listing his whole station would be caught
@@ -245,34 +257,51 @@ def test_grid_outside_the_grid_workers_scope_is_404(logins: Logins) -> None:
         response = logins.client.get(f"/api/v1/grids/{grid_id}", headers=bearer(token))
         assert response.status_code == 404, grid_id
     # ... while the station's officer does see the first one
-    assert api_get(logins, "officer", f"/api/v1/grids/{same_station_other}")["id"] == same_station_other
+    assert (
+        api_get(logins, "officer", f"/api/v1/grids/{same_station_other}")["id"]
+        == same_station_other
+    )
 
 
 def test_grid_card_outside_scope_is_404(logins: Logins) -> None:
     with db(logins.client) as session:
         other_station = min(grids_of_station(session, "QX-LM"))
-    response = logins.client.get(f"/grids/{other_station}/card",
-                                 headers={**HTML, **logins.cookie("officer")})
+    response = logins.client.get(
+        f"/grids/{other_station}/card", headers={**HTML, **logins.cookie("officer")}
+    )
     assert response.status_code == 404
 
 
 # --- denied requests are audited (each on a fresh copy of the demo) ----------------------
 
+
 def access_denied_rows(client: TestClient) -> list[tuple[Any, ...]]:
     """(id, username, role, object_id, outcome) of every access_denied audit row."""
     with db(client) as session:
-        return [tuple(row) for row in session.execute(
-            select(AuditEvent.id, AuditEvent.username, AuditEvent.role, AuditEvent.object_id,
-                   AuditEvent.outcome)
-            .where(AuditEvent.action == AuditAction.ACCESS_DENIED).order_by(AuditEvent.id)
-        )]
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(
+                    AuditEvent.id,
+                    AuditEvent.username,
+                    AuditEvent.role,
+                    AuditEvent.object_id,
+                    AuditEvent.outcome,
+                )
+                .where(AuditEvent.action == AuditAction.ACCESS_DENIED)
+                .order_by(AuditEvent.id)
+            )
+        ]
 
 
-@pytest.mark.parametrize(("username", "path"), [
-    ("gridworker", "/api/v1/personnel"),
-    ("officer", "/api/v1/audit"),
-    ("legal", "/api/v1/users"),
-])
+@pytest.mark.parametrize(
+    ("username", "path"),
+    [
+        ("gridworker", "/api/v1/personnel"),
+        ("officer", "/api/v1/audit"),
+        ("legal", "/api/v1/users"),
+    ],
+)
 def test_denied_api_request_is_audited(client: TestClient, username: str, path: str) -> None:
     token = login_token(client, username)
     before = access_denied_rows(client)

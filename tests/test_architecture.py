@@ -9,8 +9,16 @@ import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "fengqiao"
 PURE_PACKAGES = ["geo", "analytics"]
-FORBIDDEN_IN_PURE = ("sqlalchemy", "fastapi", "starlette", "jinja2", "fengqiao.db",
-                     "fengqiao.web", "fengqiao.app", "fengqiao.models")
+FORBIDDEN_IN_PURE = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "jinja2",
+    "fengqiao.db",
+    "fengqiao.web",
+    "fengqiao.app",
+    "fengqiao.models",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -35,7 +43,8 @@ def _pure_modules() -> list[Path]:
 @pytest.mark.parametrize("path", _pure_modules(), ids=lambda p: str(p.relative_to(SRC)))
 def test_pure_modules_import_no_database_or_web(path: Path) -> None:
     bad = sorted(
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_IN_PURE)
     )
     assert bad == [], f"{path.name} imports {bad}"
@@ -50,8 +59,10 @@ def test_routes_and_pages_run_no_queries(path: Path) -> None:
     """Queries belong in service.py; entry points parse, check and render."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     calls = [
-        node.func.id for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
         and node.func.id in {"select", "update", "delete", "insert", "text"}
     ]
     assert calls == [], f"{path.name} builds SQL: {calls}"

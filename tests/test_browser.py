@@ -23,8 +23,9 @@ def _grid_facts(settings: Settings, code: str) -> tuple[str, int, str]:
         with make_sessionmaker(engine)() as session:
             grid = session.scalars(select(PoliceGrid).where(PoliceGrid.code == code)).one()
             officer = session.scalars(
-                select(Person).join(GridAssignment).where(
-                    GridAssignment.grid_id == grid.id, GridAssignment.role == PersonKind.OFFICER)
+                select(Person)
+                .join(GridAssignment)
+                .where(GridAssignment.grid_id == grid.id, GridAssignment.role == PersonKind.OFFICER)
             ).one()
             return grid.name, grid.population, officer.name
     finally:

@@ -29,12 +29,17 @@ def _prepare(settings: Settings) -> tuple[float, float, int]:
         with unit_of_work(make_sessionmaker(engine)) as session:
             session.execute(update(RoutingRule).values(auto_dispatch=False))
             officer = session.scalars(
-                select(UserAccount).where(UserAccount.username == "officer")).one()
+                select(UserAccount).where(UserAccount.username == "officer")
+            ).one()
             assert officer.person_id is not None
             grid = session.scalars(
-                select(PoliceGrid).join(GridAssignment).where(
+                select(PoliceGrid)
+                .join(GridAssignment)
+                .where(
                     GridAssignment.person_id == officer.person_id,
-                    GridAssignment.role == PersonKind.OFFICER)).first()
+                    GridAssignment.role == PersonKind.OFFICER,
+                )
+            ).first()
             assert grid is not None
             point = point_on_surface(grid.geometry)
             return round(point.x, 6), round(point.y, 6), officer.person_id
@@ -85,10 +90,17 @@ def test_report_dispatch_accept_arrive_close(demo_settings: Settings) -> None:
         item.locator("select").select_option(str(officer_person))
         item.locator(".dispatch-button").click()
         expect(command.locator(f'#queue li[data-incident-id="{incident_id}"]')).to_have_attribute(
-            "data-status", "dispatched", timeout=10_000)
+            "data-status", "dispatched", timeout=10_000
+        )
 
-        phone = _login(browser, base, "officer", viewport={"width": 390, "height": 844},
-                       is_mobile=True, has_touch=True)
+        phone = _login(
+            browser,
+            base,
+            "officer",
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+        )
         phone.goto(f"{base}/m")
         card = phone.locator(f'article.assignment[data-incident-id="{incident_id}"]')
         expect(card).to_be_visible()
@@ -98,7 +110,9 @@ def test_report_dispatch_accept_arrive_close(demo_settings: Settings) -> None:
         card = phone.locator(f'article.assignment[data-incident-id="{incident_id}"]')
         card.locator("select.disposition").select_option("settled")
         card.locator(".close-button").click()
-        expect(phone.locator(f'article.assignment[data-incident-id="{incident_id}"]')).to_have_count(0)
+        expect(
+            phone.locator(f'article.assignment[data-incident-id="{incident_id}"]')
+        ).to_have_count(0)
 
         # The closed incident leaves the live map.
         expect(marker).to_have_count(0, timeout=10_000)
@@ -107,5 +121,11 @@ def test_report_dispatch_accept_arrive_close(demo_settings: Settings) -> None:
         statuses = reporter.locator("#timeline li[data-kind='status']")
         expect(statuses).to_have_count(6)
         assert [statuses.nth(i).get_attribute("data-status") for i in range(6)] == [
-            "received", "dispatched", "accepted", "arrived", "handled", "closed"]
+            "received",
+            "dispatched",
+            "accepted",
+            "arrived",
+            "handled",
+            "closed",
+        ]
         expect(reporter.locator("#timeline li[data-kind='routed']")).to_have_count(1)

@@ -20,14 +20,26 @@ def run(*args: str, db: Path | None = None, **env: str) -> subprocess.CompletedP
     if db is not None:
         full_env["FENGQIAO_DATABASE_URL"] = f"sqlite:///{db}"
     full_env.update(env)
-    return subprocess.run([FENGQIAO, *args], capture_output=True, text=True, env=full_env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [FENGQIAO, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["demo"], ["serve"], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["import"],
-     ["user"], ["user", "create"], ["user", "reset-password"], ["audit", "verify"]],
+    [
+        [],
+        ["demo"],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "downgrade"],
+        ["import"],
+        ["user"],
+        ["user", "create"],
+        ["user", "reset-password"],
+        ["audit", "verify"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
@@ -51,9 +63,13 @@ def test_upgrade_import_users_and_audit(tmp_path: Path) -> None:
     files = generate_county(tmp_path / "county", seed=7)
 
     assert run("db", "upgrade", db=db).returncode == 0
-    for kind, path in [("stations", files.stations), ("districts", files.districts),
-                       ("grids", files.grids), ("civil-grids", files.civil_grids),
-                       ("personnel", files.personnel)]:
+    for kind, path in [
+        ("stations", files.stations),
+        ("districts", files.districts),
+        ("grids", files.grids),
+        ("civil-grids", files.civil_grids),
+        ("personnel", files.personnel),
+    ]:
         first = run("import", kind, str(path), db=db)
         assert first.returncode == 0, first.stderr
         again = run("import", kind, str(path), db=db, FENGQIAO_LANGUAGE="en")
@@ -74,17 +90,46 @@ def test_upgrade_import_users_and_audit(tmp_path: Path) -> None:
     unknown = run("import", "villages", str(bad), db=db)
     assert unknown.returncode == 2
 
-    created = run("user", "create", "zhangwei", "--role", "station_chief", "--station", "QX-CG",
-                  db=db, FENGQIAO_NEW_PASSWORD="Strong-pass-2026")
+    created = run(
+        "user",
+        "create",
+        "zhangwei",
+        "--role",
+        "station_chief",
+        "--station",
+        "QX-CG",
+        db=db,
+        FENGQIAO_NEW_PASSWORD="Strong-pass-2026",
+    )
     assert created.returncode == 0, created.stderr
-    duplicate = run("user", "create", "zhangwei", "--role", "station_chief", "--station", "QX-CG",
-                    db=db, FENGQIAO_NEW_PASSWORD="Strong-pass-2026")
+    duplicate = run(
+        "user",
+        "create",
+        "zhangwei",
+        "--role",
+        "station_chief",
+        "--station",
+        "QX-CG",
+        db=db,
+        FENGQIAO_NEW_PASSWORD="Strong-pass-2026",
+    )
     assert duplicate.returncode == 1
     weak = run("user", "reset-password", "zhangwei", db=db, FENGQIAO_NEW_PASSWORD="123")
     assert weak.returncode == 1
-    reset = run("user", "reset-password", "zhangwei", db=db,
-                FENGQIAO_NEW_PASSWORD="Another-pass-2026")
+    reset = run(
+        "user", "reset-password", "zhangwei", db=db, FENGQIAO_NEW_PASSWORD="Another-pass-2026"
+    )
     assert reset.returncode == 0, reset.stderr
+
+    simulated = run("simulate", "response", "--days", "20", db=db, FENGQIAO_LANGUAGE="en")
+    assert simulated.returncode == 0, simulated.stderr
+    rows: dict[str, list[str]] = {}
+    for line in simulated.stdout.splitlines():
+        if line.startswith(("independent", "joint")):
+            rows.setdefault(line.split()[0], line.split())  # the table comes before the bins
+    # Same call stream in both organisations: the same number of calls.
+    assert rows["independent"][1] == rows["joint"][1]
+    assert int(rows["joint"][1]) > 0
 
     verify = run("audit", "verify", db=db, FENGQIAO_LANGUAGE="en")
     assert verify.returncode == 0, verify.stderr

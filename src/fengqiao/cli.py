@@ -298,4 +298,18 @@ def simulate_response(
         speed_kmh={"urban": settings.speed_urban_kmh, "rural": settings.speed_rural_kmh},
         road_factor=settings.road_factor,
     )
+    residents = sum(g.population for g in area.grids)
+    typer.echo(
+        i18n._(
+            "{stations} stations ({joint} in a joint station), {grids} grids, {residents} "
+            "residents, {staff} community-team members; county reserve of {reserve}."
+        ).format(
+            stations=len(area.stations),
+            joint=sum(1 for s in area.stations if s.joint_code),
+            grids=len(area.grids),
+            residents=residents,
+            staff=sum(s.officers for s in area.stations),
+            reserve=county_reserve,
+        )
+    )
     typer.echo(format_report(compare(area.stations, area.grids, params)))

@@ -29,6 +29,7 @@ NEW_PASSWORD = "river-bridge-2027"
 
 # --- helpers ---------------------------------------------------------------------------
 
+
 def db(client: TestClient) -> Session:
     """A session on the app's database; use it in a ``with`` block (SQLite locks on write)."""
     session: Session = client.app.state.sessionmaker()  # type: ignore[attr-defined]
@@ -43,10 +44,15 @@ def me(client: TestClient, token: str) -> Response:
     return client.get("/api/v1/me", headers=bearer(token))
 
 
-def web_login(client: TestClient, username: str, password: str = DEMO_PASSWORD,
-              next_: str = "/") -> Response:
-    return client.post("/login", data={"username": username, "password": password,
-                                       "next": next_}, headers=HTML, follow_redirects=False)
+def web_login(
+    client: TestClient, username: str, password: str = DEMO_PASSWORD, next_: str = "/"
+) -> Response:
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "next": next_},
+        headers=HTML,
+        follow_redirects=False,
+    )
 
 
 def web_cookie(client: TestClient, username: str) -> dict[str, str]:
@@ -69,7 +75,8 @@ def move_session_back(client: TestClient, token: str, minutes: float) -> None:
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     with db(client) as session, session.begin():
         done = session.execute(
-            update(AuthSession).where(AuthSession.token_hash == token_hash)
+            update(AuthSession)
+            .where(AuthSession.token_hash == token_hash)
             .values(last_seen_at=utcnow() - timedelta(minutes=minutes))
         )
         assert done.rowcount == 1  # type: ignore[attr-defined]
@@ -78,7 +85,8 @@ def move_session_back(client: TestClient, token: str, minutes: float) -> None:
 def move_failures_back(client: TestClient, username: str, minutes: float) -> None:
     with db(client) as session, session.begin():
         session.execute(
-            update(LoginFailure).where(LoginFailure.username == username)
+            update(LoginFailure)
+            .where(LoginFailure.username == username)
             .values(at=utcnow() - timedelta(minutes=minutes))
         )
 
@@ -86,10 +94,14 @@ def move_failures_back(client: TestClient, username: str, minutes: float) -> Non
 def audit_actions(client: TestClient, object_id: str) -> list[str]:
     """The audit actions about one account (by username or id), oldest first."""
     with db(client) as session:
-        return [a.value for a in session.scalars(
-            select(AuditEvent.action).where(AuditEvent.object_id == object_id)
-            .order_by(AuditEvent.id)
-        )]
+        return [
+            a.value
+            for a in session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.object_id == object_id)
+                .order_by(AuditEvent.id)
+            )
+        ]
 
 
 def password_hash(client: TestClient, username: str) -> str:
@@ -103,6 +115,7 @@ def password_hash(client: TestClient, username: str) -> str:
 
 # --- tokens ----------------------------------------------------------------------------
 
+
 def test_token_endpoint_issues_a_working_bearer_token(client: TestClient) -> None:
     response = request_token(client, "officer", DEMO_PASSWORD)
     assert response.status_code == 200
@@ -112,12 +125,15 @@ def test_token_endpoint_issues_a_working_bearer_token(client: TestClient) -> Non
     assert me(client, body["access_token"]).json()["username"] == "officer"
 
 
-@pytest.mark.parametrize(("username", "password"), [
-    ("officer", "wrong-password-1"),
-    ("officer", DEMO_PASSWORD.upper()),
-    ("OFFICER", DEMO_PASSWORD),
-    ("nobody", DEMO_PASSWORD),
-])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("officer", "wrong-password-1"),
+        ("officer", DEMO_PASSWORD.upper()),
+        ("OFFICER", DEMO_PASSWORD),
+        ("nobody", DEMO_PASSWORD),
+    ],
+)
 def test_token_endpoint_refuses_bad_credentials(
     client: TestClient, username: str, password: str
 ) -> None:
@@ -136,6 +152,7 @@ def test_tokens_are_stored_only_as_hashes(client: TestClient) -> None:
 
 # --- lock-out --------------------------------------------------------------------------
 
+
 def test_four_failures_do_not_lock(client: TestClient) -> None:
     for _ in range(4):
         assert request_token(client, "officer", "wrong-password-1").status_code == 401
@@ -146,7 +163,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client: TestClient) 
     before = audit_actions(client, "officer")
     for _ in range(5):
         assert request_token(client, "officer", "wrong-password-1").status_code == 401
-    assert audit_actions(client, "officer")[len(before):] == ["login_failed"] * 5
+    assert audit_actions(client, "officer")[len(before) :] == ["login_failed"] * 5
 
     # Now even the right password is refused, on the API and on the login form alike.
     locked = request_token(client, "officer", DEMO_PASSWORD)
@@ -154,7 +171,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client: TestClient) 
     form = web_login(client, "officer")
     assert form.status_code == 401
     assert "fq_session" not in form.cookies
-    assert audit_actions(client, "officer")[len(before):] == (
+    assert audit_actions(client, "officer")[len(before) :] == (
         ["login_failed"] * 5 + ["login_locked"] * 2
     )
 
@@ -170,14 +187,18 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client: TestClient) 
 def test_lock_out_message_is_clear(client: TestClient) -> None:
     for _ in range(5):
         request_token(client, "officer", "wrong-password-1")
-    response = client.post("/api/v1/auth/token", headers={"Cookie": "fq_lang=en"},
-                           data={"username": "officer", "password": DEMO_PASSWORD})
+    response = client.post(
+        "/api/v1/auth/token",
+        headers={"Cookie": "fq_lang=en"},
+        data={"username": "officer", "password": DEMO_PASSWORD},
+    )
     assert response.json()["detail"] == (
         "Too many failed logins: the account is locked for 15 minutes."
     )
 
 
 # --- idle expiry and ending sessions ---------------------------------------------------
+
 
 def test_token_idle_for_31_minutes_has_expired(client: TestClient) -> None:
     token = login_token(client, "officer")
@@ -192,8 +213,11 @@ def test_token_idle_for_29_minutes_is_still_valid_and_touched(client: TestClient
     move_session_back(client, token, minutes=29)
     assert me(client, token).status_code == 200
     with db(client) as session:  # the request renewed the idle clock
-        seen = session.scalar(select(AuthSession.last_seen_at).where(
-            AuthSession.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+        seen = session.scalar(
+            select(AuthSession.last_seen_at).where(
+                AuthSession.token_hash == hashlib.sha256(token.encode()).hexdigest()
+            )
+        )
     assert seen is not None and utcnow() - seen < timedelta(minutes=1)
 
 
@@ -224,8 +248,11 @@ def test_password_change_ends_every_session_of_the_user(client: TestClient) -> N
     first, second = login_token(client, "officer"), login_token(client, "officer")
     cookie = web_cookie(client, "officer")
     bystander = login_token(client, "chief")
-    response = client.post("/api/v1/me/password", headers=bearer(first),
-                           json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD})
+    response = client.post(
+        "/api/v1/me/password",
+        headers=bearer(first),
+        json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert response.status_code == 204
     assert me(client, first).status_code == 401
     assert me(client, second).status_code == 401
@@ -238,8 +265,12 @@ def test_password_change_ends_every_session_of_the_user(client: TestClient) -> N
 def test_password_change_on_the_page_ends_every_session(client: TestClient) -> None:
     token = login_token(client, "officer")
     cookie = web_cookie(client, "officer")
-    response = client.post("/account/password", headers=cookie, follow_redirects=False,
-                           data={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD})
+    response = client.post(
+        "/account/password",
+        headers=cookie,
+        follow_redirects=False,
+        data={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert (response.status_code, response.headers["location"]) == (303, "/login")
     assert me(client, token).status_code == 401
     assert not page_is_served(client, cookie)
@@ -248,8 +279,11 @@ def test_password_change_on_the_page_ends_every_session(client: TestClient) -> N
 
 def test_password_change_needs_the_current_password(client: TestClient) -> None:
     token = login_token(client, "officer")
-    response = client.post("/api/v1/me/password", headers=bearer(token),
-                           json={"current_password": "not-it-123", "new_password": NEW_PASSWORD})
+    response = client.post(
+        "/api/v1/me/password",
+        headers=bearer(token),
+        json={"current_password": "not-it-123", "new_password": NEW_PASSWORD},
+    )
     assert response.status_code == 422
     assert me(client, token).status_code == 200
     assert request_token(client, "officer", DEMO_PASSWORD).status_code == 200
@@ -273,6 +307,7 @@ def test_disabling_a_user_ends_its_sessions(client: TestClient) -> None:
 
 
 # --- a response is sent only after its unit of work is committed -------------------
+
 
 @contextmanager
 def failing_commits(client: TestClient) -> Iterator[TestClient]:
@@ -308,11 +343,13 @@ def test_read_whose_audit_row_is_not_committed_returns_no_data(client: TestClien
 
 # --- passwords -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("weak", ["short1!", "onlyletterslong", "12345678901234"])
 def test_weak_password_is_refused_with_a_clear_message(client: TestClient, weak: str) -> None:
     token = login_token(client, "officer")
     response = client.post(
-        "/api/v1/me/password", headers={**bearer(token), "Cookie": "fq_lang=en"},
+        "/api/v1/me/password",
+        headers={**bearer(token), "Cookie": "fq_lang=en"},
         json={"current_password": DEMO_PASSWORD, "new_password": weak},
     )
     assert response.status_code == 422
@@ -325,8 +362,11 @@ def test_weak_password_is_refused_with_a_clear_message(client: TestClient, weak:
 
 def test_weak_password_message_in_chinese(client: TestClient) -> None:
     token = login_token(client, "officer")
-    response = client.post("/api/v1/me/password", headers=bearer(token),
-                           json={"current_password": DEMO_PASSWORD, "new_password": "abc"})
+    response = client.post(
+        "/api/v1/me/password",
+        headers=bearer(token),
+        json={"current_password": DEMO_PASSWORD, "new_password": "abc"},
+    )
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert "密码" in detail and "10" in detail
@@ -334,9 +374,16 @@ def test_weak_password_message_in_chinese(client: TestClient) -> None:
 
 def test_weak_password_is_refused_when_an_admin_creates_an_account(client: TestClient) -> None:
     admin = login_token(client, "admin")
-    response = client.post("/api/v1/users", headers=bearer(admin), json={
-        "username": "newbie", "password": "password", "role": "community_officer",
-        "station_code": "QX-CG"})
+    response = client.post(
+        "/api/v1/users",
+        headers=bearer(admin),
+        json={
+            "username": "newbie",
+            "password": "password",
+            "role": "community_officer",
+            "station_code": "QX-CG",
+        },
+    )
     assert response.status_code == 422
     assert request_token(client, "newbie", "password").status_code == 401
 
@@ -348,8 +395,11 @@ def test_passwords_are_stored_as_argon2id_hashes(client: TestClient) -> None:
         assert DEMO_PASSWORD not in stored
     token = login_token(client, "officer")
     before = password_hash(client, "officer")
-    client.post("/api/v1/me/password", headers=bearer(token),
-                json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD})
+    client.post(
+        "/api/v1/me/password",
+        headers=bearer(token),
+        json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD},
+    )
     after = password_hash(client, "officer")
     assert after != before
     assert after.startswith("$argon2id$")
@@ -357,10 +407,18 @@ def test_passwords_are_stored_as_argon2id_hashes(client: TestClient) -> None:
 
 # --- redirects -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "http://evil.example", "https://evil.example/login",
-    "/\\evil.example", "\\\\evil.example", "evil.example",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "http://evil.example",
+        "https://evil.example/login",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "evil.example",
+    ],
+)
 def test_login_never_redirects_to_another_site(client: TestClient, target: str) -> None:
     response = web_login(client, "officer", next_=target)
     assert response.status_code == 303
@@ -396,6 +454,7 @@ def test_language_switch_does_not_redirect_to_another_site(client: TestClient) -
 
 
 # --- security headers ------------------------------------------------------------------
+
 
 def csp_sources(header: str) -> dict[str, list[str]]:
     directives = [d.split() for d in header.split(";") if d.strip()]
@@ -442,6 +501,7 @@ def test_session_cookie_is_http_only_and_same_site_strict(client: TestClient) ->
 
 # --- language --------------------------------------------------------------------------
 
+
 def html_lang(page: Response) -> str:
     found = re.search(r'<html lang="([^"]+)"', page.text)
     assert found, "no lang attribute on <html>"
@@ -465,6 +525,7 @@ def test_language_switch(client: TestClient) -> None:
 
 # --- settings --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in list(os.environ):
@@ -481,12 +542,15 @@ def test_good_settings_load_from_the_environment(clean_env: pytest.MonkeyPatch) 
     assert settings.database_url == "postgresql+psycopg://u:p@db/fq"
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("FENGQIAO_PORT", "abc"),
-    ("FENGQIAO_PORT", "70000"),
-    ("FENGQIAO_DATABASE_URL", "mysql://x"),
-    ("FENGQIAO_SESSION_IDLE_MINUTES", "90"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FENGQIAO_PORT", "abc"),
+        ("FENGQIAO_PORT", "70000"),
+        ("FENGQIAO_DATABASE_URL", "mysql://x"),
+        ("FENGQIAO_SESSION_IDLE_MINUTES", "90"),
+    ],
+)
 def test_bad_setting_names_the_variable(
     clean_env: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:

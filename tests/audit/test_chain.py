@@ -30,12 +30,19 @@ Factory = sessionmaker[Session]
 
 # --- helpers ---------------------------------------------------------------------------
 
+
 def append(factory: Factory, count: int, *, tag: str = "t", actor: Actor = SYSTEM) -> list[int]:
     """Record ``count`` events in one unit of work; returns their ids."""
     with unit_of_work(factory) as session:
         rows = [
-            audit.record(session, actor=actor, action=AuditAction.READ, object_type="test",
-                         object_id=f"{tag}-{i}", detail={"tag": tag, "i": i})
+            audit.record(
+                session,
+                actor=actor,
+                action=AuditAction.READ,
+                object_type="test",
+                object_id=f"{tag}-{i}",
+                detail={"tag": tag, "i": i},
+            )
             for i in range(count)
         ]
         return [row.id for row in rows]
@@ -76,11 +83,15 @@ def bypass_guards(engine: Engine) -> None:
 def chain(session_factory: Factory) -> list[int]:
     """Ten events in three units of work; the ids, oldest first."""
     assert verify(session_factory) == VerifyResult(0, None, None)  # a new database is empty
-    return append(session_factory, 3, tag="a") + append(session_factory, 5, tag="b") + append(
-        session_factory, 2, tag="c")
+    return (
+        append(session_factory, 3, tag="a")
+        + append(session_factory, 5, tag="b")
+        + append(session_factory, 2, tag="c")
+    )
 
 
 # --- recording -------------------------------------------------------------------------
+
 
 def test_recorded_events_form_a_verified_chain(session_factory: Factory, chain: list[int]) -> None:
     result = verify(session_factory)
@@ -109,6 +120,7 @@ def test_rolled_back_events_leave_no_gap_in_the_chain(session_factory: Factory) 
 
 # --- guards ----------------------------------------------------------------------------
 
+
 def test_orm_refuses_to_update_an_audit_row(session_factory: Factory, chain: list[int]) -> None:
     middle = chain[5]
     original = detail_of(session_factory, middle)
@@ -133,11 +145,14 @@ def test_orm_refuses_to_delete_an_audit_row(session_factory: Factory, chain: lis
     assert all_ids(session_factory) == chain
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE audit_event SET detail = '{}' WHERE id = :id",
-    "UPDATE audit_event SET outcome = 'ok'",
-    "DELETE FROM audit_event WHERE id = :id",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_event SET detail = '{}' WHERE id = :id",
+        "UPDATE audit_event SET outcome = 'ok'",
+        "DELETE FROM audit_event WHERE id = :id",
+    ],
+)
 def test_database_refuses_update_and_delete(
     engine: Engine, session_factory: Factory, chain: list[int], sql: str
 ) -> None:
@@ -161,7 +176,9 @@ def test_bulk_orm_statements_are_refused_by_the_database(
 def test_database_refuses_emptying_the_table(
     engine: Engine, session_factory: Factory, chain: list[int]
 ) -> None:
-    sql = "TRUNCATE audit_event" if engine.dialect.name == "postgresql" else "DELETE FROM audit_event"
+    sql = (
+        "TRUNCATE audit_event" if engine.dialect.name == "postgresql" else "DELETE FROM audit_event"
+    )
     with pytest.raises(DBAPIError, match="append-only"):
         run_sql(engine, sql)
     assert all_ids(session_factory) == chain
@@ -169,13 +186,15 @@ def test_database_refuses_emptying_the_table(
 
 # --- tampering detection ---------------------------------------------------------------
 
+
 def test_changed_detail_is_reported_at_that_row(
     engine: Engine, session_factory: Factory, chain: list[int]
 ) -> None:
     middle = chain[5]
     bypass_guards(engine)
-    run_sql(engine, "UPDATE audit_event SET detail = :d WHERE id = :id",
-            d='{"tag":"forged"}', id=middle)
+    run_sql(
+        engine, "UPDATE audit_event SET detail = :d WHERE id = :id", d='{"tag":"forged"}', id=middle
+    )
     result = verify(session_factory)
     assert not result.ok
     assert result.first_bad_id == middle
@@ -221,6 +240,7 @@ def test_deleted_first_row_is_reported(
 
 # --- concurrency -----------------------------------------------------------------------
 
+
 def test_concurrent_appenders_keep_one_chain(session_factory: Factory) -> None:
     per_thread = 50
     start = threading.Barrier(2)
@@ -251,6 +271,7 @@ def test_concurrent_appenders_keep_one_chain(session_factory: Factory) -> None:
 
 # --- the command line ------------------------------------------------------------------
 
+
 def fengqiao_command() -> str:
     beside_python = Path(sys.executable).parent / "fengqiao"
     found = str(beside_python) if beside_python.exists() else shutil.which("fengqiao")
@@ -261,8 +282,14 @@ def fengqiao_command() -> str:
 def run_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FENGQIAO_")}
     env.update(FENGQIAO_DATABASE_URL=settings.database_url, FENGQIAO_LANGUAGE="en")
-    return subprocess.run([fengqiao_command(), "audit", "verify"], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [fengqiao_command(), "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_cli_verify_on_an_intact_and_a_tampered_database(demo_settings: Settings) -> None:

@@ -48,8 +48,7 @@ def _people(county: CountyFiles) -> list[dict[str, str]]:
 
 
 def _files(county: CountyFiles) -> list[Path]:
-    return [county.stations, county.districts, county.grids, county.civil_grids,
-            county.personnel]
+    return [county.stations, county.districts, county.grids, county.civil_grids, county.personnel]
 
 
 def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) -> None:
@@ -76,7 +75,8 @@ def test_stations(county: CountyFiles) -> None:
     assert "joint_station_code" not in urban[0]
     assert len(rural) == 4
     assert {(s["joint_station_code"], s["joint_station_name"]) for s in rural} == {
-        ("QX-DB", "清溪县东部区域联合派出所")}
+        ("QX-DB", "清溪县东部区域联合派出所")
+    }
 
 
 def test_every_polygon_is_valid_and_in_the_county_box(county: CountyFiles) -> None:
@@ -105,9 +105,11 @@ def test_geometries_tile_their_parents(county: CountyFiles) -> None:
     grids, civil = _geoms(county.grids), _geoms(county.civil_grids)
     for a, b in itertools.combinations(stations.values(), 2):
         assert a.intersection(b).area < 1e-10
-    for parent_map, child_path, key in [(stations, county.districts, "station_code"),
-                                        (districts, county.grids, "district_code"),
-                                        (grids, county.civil_grids, "police_grid_code")]:
+    for parent_map, child_path, key in [
+        (stations, county.districts, "station_code"),
+        (districts, county.grids, "district_code"),
+        (grids, county.civil_grids, "police_grid_code"),
+    ]:
         children: dict[str, dict[str, BaseGeometry]] = defaultdict(dict)
         child_geoms = {**districts, **grids, **civil}
         for p in _props(child_path):
@@ -139,8 +141,9 @@ def test_counts_populations_and_names(county: CountyFiles) -> None:
         assert g["name"].endswith("警格")
         if g["kind"] == "rural":
             assert g["name"] == "—".join(places) + "警格"
-    assert sum(0.6 * (5000 if g["kind"] == "urban" else 3000) <= g["population"]
-               for g in grids) >= 0.8 * len(grids)
+    assert sum(
+        0.6 * (5000 if g["kind"] == "urban" else 3000) <= g["population"] for g in grids
+    ) >= 0.8 * len(grids)
     for code, total in totals.items():
         lo, hi = (110_000, 130_000) if stations[code]["kind"] == "urban" else (25_000, 35_000)
         assert lo <= total <= hi, code
@@ -165,16 +168,31 @@ def test_civil_grids(county: CountyFiles) -> None:
 
 def test_personnel(county: CountyFiles) -> None:
     people = _people(county)
-    assert list(people[0]) == ["personnel_no", "name", "kind", "station_code", "team",
-                               "position", "phone", "grid_codes", "duty_status", "lon", "lat"]
+    assert list(people[0]) == [
+        "personnel_no",
+        "name",
+        "kind",
+        "station_code",
+        "team",
+        "position",
+        "phone",
+        "grid_codes",
+        "duty_status",
+        "lon",
+        "lat",
+    ]
     assert 300 <= len(people) <= 450
     stations = _geoms(county.stations)
     grids = _geoms(county.grids)
     grid_station = {g["code"]: g["district_code"].rsplit("-", 1)[0] for g in _props(county.grids)}
     assert len({p["personnel_no"] for p in people}) == len(people)
     assert len({p["phone"] for p in people}) == len(people)
-    patterns = {"officer": r"\d{6}", "auxiliary": r"FJ\d+", "grid_worker": r"WG\d+",
-                "volunteer": r"ZY\d+"}
+    patterns = {
+        "officer": r"\d{6}",
+        "auxiliary": r"FJ\d+",
+        "grid_worker": r"WG\d+",
+        "volunteer": r"ZY\d+",
+    }
     fixed: dict[str, Counter[str]] = defaultdict(Counter)
     for p in people:
         assert re.fullmatch(patterns[p["kind"]], p["personnel_no"]), p
@@ -203,23 +221,33 @@ def test_personnel(county: CountyFiles) -> None:
     for station in stations:
         positions = Counter(p["position"] for p in people if p["station_code"] == station)
         assert positions["所长"] == 1 and positions["教导员"] == 1
-        teams = Counter(p["team"] for p in people
-                        if p["station_code"] == station and p["kind"] == "officer")
+        teams = Counter(
+            p["team"] for p in people if p["station_code"] == station and p["kind"] == "officer"
+        )
         assert 3 <= teams["command_room"] <= 5 and 3 <= teams["case"] <= 8
 
 
 def test_demo_people(county: CountyFiles) -> None:
     by_no = {p["personnel_no"]: p for p in _people(county)}
     demo = county.demo_people
-    assert set(demo) == {"station_chief", "command_room", "community_officer", "auxiliary",
-                         "case_officer", "legal_supervisor", "grid_worker"}
-    expected = {"station_chief": ("officer", None, "所长"),
-                "command_room": ("officer", "command_room", None),
-                "community_officer": ("officer", "community", None),
-                "auxiliary": ("auxiliary", "community", None),
-                "case_officer": ("officer", "case", None),
-                "legal_supervisor": ("officer", None, "法制员"),
-                "grid_worker": ("grid_worker", "", None)}
+    assert set(demo) == {
+        "station_chief",
+        "command_room",
+        "community_officer",
+        "auxiliary",
+        "case_officer",
+        "legal_supervisor",
+        "grid_worker",
+    }
+    expected = {
+        "station_chief": ("officer", None, "所长"),
+        "command_room": ("officer", "command_room", None),
+        "community_officer": ("officer", "community", None),
+        "auxiliary": ("auxiliary", "community", None),
+        "case_officer": ("officer", "case", None),
+        "legal_supervisor": ("officer", None, "法制员"),
+        "grid_worker": ("grid_worker", "", None),
+    }
     for role, (kind, team, position) in expected.items():
         person = by_no[demo[role]]
         assert person["station_code"] == "QX-CG", role

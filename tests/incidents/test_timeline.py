@@ -122,10 +122,10 @@ def test_full_timeline_is_timestamped_evented_and_audited(county: sessionmaker[S
         assert stamps == sorted(stamps)
 
         events = _events(session, incident)
-        assert [e.status for e in events if e.kind in ("status", "dispatch")] == FLOW
-        assert [e.kind for e in events if e.status is IncidentStatus.DISPATCHED] == ["dispatch"]
-        dispatched = next(e for e in events if e.kind == "dispatch")
+        assert [e.status for e in events if e.kind == "status"] == FLOW
+        dispatched = next(e for e in events if e.status is IncidentStatus.DISPATCHED)
         assert dispatched.person_id == s.here.officer.id
+        assert [e.at for e in events if e.kind == "status"] == stamps
 
         audits = _audits(session, incident)
         assert audits[0].action.value == "create"
@@ -395,6 +395,7 @@ def test_api_refuses_impossible_transitions_with_409(
     assert after["status"] == "closed" and after["disposition"] == "settled"
     assert [t["status"] for t in after["timeline"] if t["kind"] == "status"] == [
         "received",
+        "dispatched",
         "accepted",
         "arrived",
         "handled",

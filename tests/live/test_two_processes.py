@@ -43,8 +43,9 @@ def app_process(url: str) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FENGQIAO_")}
     env.update(FENGQIAO_DATABASE_URL=url, FENGQIAO_PORT=str(port))
-    proc = subprocess.Popen([FENGQIAO, "serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [FENGQIAO, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -72,9 +73,13 @@ def _org_database(settings: Settings, tmp_path: Path) -> tuple[float, float]:
     files = generate_county(tmp_path / "county", seed=3)
     with unit_of_work(make_sessionmaker(engine)) as session:
         ensure_reference_data(session)
-        for kind, path in (("stations", files.stations), ("districts", files.districts),
-                           ("grids", files.grids), ("civil-grids", files.civil_grids),
-                           ("personnel", files.personnel)):
+        for kind, path in (
+            ("stations", files.stations),
+            ("districts", files.districts),
+            ("grids", files.grids),
+            ("civil-grids", files.civil_grids),
+            ("personnel", files.personnel),
+        ):
             IMPORTERS[kind](session, path, actor=SYSTEM)
         ensure_demo_accounts(session, people=files.demo_people, password=DEMO_PASSWORD)
         grid = session.scalars(select(PoliceGrid).where(PoliceGrid.code.like("QX-CG-%"))).first()
@@ -85,13 +90,16 @@ def _org_database(settings: Settings, tmp_path: Path) -> tuple[float, float]:
 
 
 def _token(base: str) -> str:
-    r = httpx.post(f"{base}/api/v1/auth/token",
-                   data={"username": "command", "password": DEMO_PASSWORD})
+    r = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": "command", "password": DEMO_PASSWORD}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_event_reaches_a_stream_of_another_process(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -107,14 +115,21 @@ def test_event_reaches_a_stream_of_another_process(
     with app_process(url) as first, app_process(url) as second:
         token = _token(first)
         headers = {"Authorization": f"Bearer {token}"}
-        with httpx.stream("GET", f"{second}/api/v1/live/stream", headers=headers,
-                          timeout=httpx.Timeout(15.0)) as stream:
+        with httpx.stream(
+            "GET", f"{second}/api/v1/live/stream", headers=headers, timeout=httpx.Timeout(15.0)
+        ) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "event: hello"
             created = httpx.post(
-                f"{first}/api/v1/incidents", headers=headers | {"Idempotency-Key": "live-1"},
-                json={"channel": "phone", "category_code": "0601", "lon": lon, "lat": lat,
-                      "description": "邻里纠纷"},
+                f"{first}/api/v1/incidents",
+                headers=headers | {"Idempotency-Key": "live-1"},
+                json={
+                    "channel": "phone",
+                    "category_code": "0601",
+                    "lon": lon,
+                    "lat": lat,
+                    "description": "邻里纠纷",
+                },
             )
             assert created.status_code == 201, created.text
             incident_id = created.json()["id"]

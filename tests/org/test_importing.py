@@ -44,11 +44,30 @@ Factory = sessionmaker[Session]
 Feature = dict[str, Any]
 SEED = 4711
 ORDER = ["stations", "districts", "grids", "civil-grids", "personnel"]
-TABLES = [Bureau, JointStation, Station, PoliceDistrict, PoliceGrid, CivilGrid, Person,
-          GridAssignment, AuditEvent]
-CHINESE_HEADERS = {"personnel_no": "编号", "name": "姓名", "kind": "类别", "station_code": "所属单位",
-                   "team": "队伍", "position": "职务", "phone": "电话", "grid_codes": "警格",
-                   "duty_status": "勤务状态", "lon": "经度", "lat": "纬度"}
+TABLES = [
+    Bureau,
+    JointStation,
+    Station,
+    PoliceDistrict,
+    PoliceGrid,
+    CivilGrid,
+    Person,
+    GridAssignment,
+    AuditEvent,
+]
+CHINESE_HEADERS = {
+    "personnel_no": "编号",
+    "name": "姓名",
+    "kind": "类别",
+    "station_code": "所属单位",
+    "team": "队伍",
+    "position": "职务",
+    "phone": "电话",
+    "grid_codes": "警格",
+    "duty_status": "勤务状态",
+    "lon": "经度",
+    "lat": "纬度",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -68,8 +87,13 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> CountyFiles:
 
 
 def county_file(county: CountyFiles, kind: str) -> Path:
-    return {"stations": county.stations, "districts": county.districts, "grids": county.grids,
-            "civil-grids": county.civil_grids, "personnel": county.personnel}[kind]
+    return {
+        "stations": county.stations,
+        "districts": county.districts,
+        "grids": county.grids,
+        "civil-grids": county.civil_grids,
+        "personnel": county.personnel,
+    }[kind]
 
 
 def run(factory: Factory, kind: str, path: Path) -> ImportReport:
@@ -77,16 +101,22 @@ def run(factory: Factory, kind: str, path: Path) -> ImportReport:
         return IMPORTERS[kind](session, path, actor=SYSTEM)
 
 
-def import_county(factory: Factory, county: CountyFiles, upto: str = "personnel") -> dict[str, ImportReport]:
-    return {kind: run(factory, kind, county_file(county, kind))
-            for kind in ORDER[: ORDER.index(upto) + 1]}
+def import_county(
+    factory: Factory, county: CountyFiles, upto: str = "personnel"
+) -> dict[str, ImportReport]:
+    return {
+        kind: run(factory, kind, county_file(county, kind))
+        for kind in ORDER[: ORDER.index(upto) + 1]
+    }
 
 
 def counts(factory: Factory) -> dict[str, int]:
     """Rows per table, audit log included."""
     with factory() as session:
-        return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
-                for m in TABLES}
+        return {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+            for m in TABLES
+        }
 
 
 def features(path: Path) -> list[Feature]:
@@ -94,8 +124,10 @@ def features(path: Path) -> list[Feature]:
 
 
 def write_features(path: Path, feats: list[Feature]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats},
-                               ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -118,11 +150,14 @@ def rejected(factory: Factory, kind: str, path: Path) -> ImportRejected:
     return info.value
 
 
-def single_problem(exc: ImportRejected, *, file: str, where: str, field: str,
-                   says: list[str]) -> Problem:
+def single_problem(
+    exc: ImportRejected, *, file: str, where: str, field: str, says: list[str]
+) -> Problem:
     """The one problem of ``exc`` names the file, the feature or row and the field, says
     what is wrong and what to do, and is part of the message shown to the user."""
-    assert [(p.file, p.where, p.field) for p in exc.problems] == [(file, where, field)], exc.problems
+    assert [(p.file, p.where, p.field) for p in exc.problems] == [(file, where, field)], (
+        exc.problems
+    )
     problem = exc.problems[0]
     for text in says:
         assert text in problem.message, problem.message
@@ -140,8 +175,10 @@ def neighbours(feats: list[Feature]) -> tuple[int, int]:
     for i, a in enumerate(feats):
         for j in range(i + 1, len(feats)):
             b = feats[j]
-            if (a["properties"]["district_code"] == b["properties"]["district_code"]
-                    and shape(a["geometry"]).intersection(shape(b["geometry"])).length > 0):
+            if (
+                a["properties"]["district_code"] == b["properties"]["district_code"]
+                and shape(a["geometry"]).intersection(shape(b["geometry"])).length > 0
+            ):
                 return i, j
     raise AssertionError("no neighbouring grids in the county")
 
@@ -165,29 +202,47 @@ def db_people(factory: Factory) -> dict[str, tuple[Any, ...]]:
         station = dict(session.execute(select(Station.id, Station.code)).all())
         grid = dict(session.execute(select(PoliceGrid.id, PoliceGrid.code)).all())
         return {
-            p.personnel_no: (p.name, p.kind.value, station[p.station_id],
-                             p.team.value if p.team else "", p.position or "", p.phone or "",
-                             sorted(grid[a.grid_id] for a in p.assignments), p.duty_status.value,
-                             p.last_lon, p.last_lat)
-            for p in session.scalars(select(Person))}
+            p.personnel_no: (
+                p.name,
+                p.kind.value,
+                station[p.station_id],
+                p.team.value if p.team else "",
+                p.position or "",
+                p.phone or "",
+                sorted(grid[a.grid_id] for a in p.assignments),
+                p.duty_status.value,
+                p.last_lon,
+                p.last_lat,
+            )
+            for p in session.scalars(select(Person))
+        }
 
 
 def file_people(rows: list[dict[str, str]]) -> dict[str, tuple[Any, ...]]:
     """The same view as ``db_people``, from the personnel CSV rows."""
     return {
-        r["personnel_no"]: (r["name"], r["kind"], r["station_code"], r["team"], r["position"],
-                            r["phone"], sorted(c for c in r["grid_codes"].split(";") if c),
-                            r["duty_status"] or "available",
-                            float(r["lon"]) if r["lon"] else None,
-                            float(r["lat"]) if r["lat"] else None)
-        for r in rows}
+        r["personnel_no"]: (
+            r["name"],
+            r["kind"],
+            r["station_code"],
+            r["team"],
+            r["position"],
+            r["phone"],
+            sorted(c for c in r["grid_codes"].split(";") if c),
+            r["duty_status"] or "available",
+            float(r["lon"]) if r["lon"] else None,
+            float(r["lat"]) if r["lat"] else None,
+        )
+        for r in rows
+    }
 
 
 # --- 1. round trip --------------------------------------------------------------------
 
 
 def test_round_trip_stores_as_many_records_as_the_files_hold(
-        session_factory: Factory, county: CountyFiles) -> None:
+    session_factory: Factory, county: CountyFiles
+) -> None:
     reports = import_county(session_factory, county)
 
     for kind in ORDER[:4]:
@@ -211,57 +266,82 @@ def test_round_trip_stores_as_many_records_as_the_files_hold(
     with session_factory() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [(e.action, e.object_type, e.object_id) for e in events] == [
-            (AuditAction.IMPORT, kind, county_file(county, kind).name) for kind in ORDER]
+            (AuditAction.IMPORT, kind, county_file(county, kind).name) for kind in ORDER
+        ]
         assert json.loads(events[2].detail)["created"] == reports["grids"].created
 
 
 def test_round_trip_grids_read_back_as_in_the_file(
-        session_factory: Factory, county: CountyFiles) -> None:
+    session_factory: Factory, county: CountyFiles
+) -> None:
     import_county(session_factory, county)
     feats = features(county.grids)
     with session_factory() as session:
         stored = {g.code: g for g in session.scalars(select(PoliceGrid))}
         district = dict(session.execute(select(PoliceDistrict.id, PoliceDistrict.code)).all())
         civil = {c.code: c.police_grid_id for c in session.scalars(select(CivilGrid))}
-        fixed = {(g, r.value): no for g, r, no in session.execute(
-            select(PoliceGrid.code, GridAssignment.role, Person.personnel_no)
-            .join(GridAssignment, GridAssignment.grid_id == PoliceGrid.id)
-            .join(Person, Person.id == GridAssignment.person_id)
-            .where(GridAssignment.role.in_([PersonKind.OFFICER, PersonKind.AUXILIARY])))}
+        fixed = {
+            (g, r.value): no
+            for g, r, no in session.execute(
+                select(PoliceGrid.code, GridAssignment.role, Person.personnel_no)
+                .join(GridAssignment, GridAssignment.grid_id == PoliceGrid.id)
+                .join(Person, Person.id == GridAssignment.person_id)
+                .where(GridAssignment.role.in_([PersonKind.OFFICER, PersonKind.AUXILIARY]))
+            )
+        }
     assert len(stored) == len(feats)
     for f in feats:
         p, grid = f["properties"], stored[f["properties"]["code"]]
         polygon = shape(f["geometry"])
-        assert (grid.name, grid.kind.value, grid.population, grid.places,
-                district[grid.district_id]) == (p["name"], p["kind"], p["population"],
-                                                p["places"], p["district_code"]), p["code"]
+        assert (
+            grid.name,
+            grid.kind.value,
+            grid.population,
+            grid.places,
+            district[grid.district_id],
+        ) == (p["name"], p["kind"], p["population"], p["places"], p["district_code"]), p["code"]
         assert isinstance(grid.geometry, BaseGeometry)
         assert grid.geometry.equals_exact(polygon, 0.0), p["code"]
         assert (grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat) == polygon.bounds
     # the fixed officer and auxiliary of every grid, as the personnel file assigns them
-    expected = {(code, r["kind"]): r["personnel_no"] for r in people(county.personnel)
-                if r["kind"] in ("officer", "auxiliary") for code in r["grid_codes"].split(";") if code}
+    expected = {
+        (code, r["kind"]): r["personnel_no"]
+        for r in people(county.personnel)
+        if r["kind"] in ("officer", "auxiliary")
+        for code in r["grid_codes"].split(";")
+        if code
+    }
     assert fixed == expected
     assert {code for code, kind in fixed if kind == "officer"} == set(stored)
     ids = {g.code: g.id for g in stored.values()}
-    assert civil == {f["properties"]["code"]: ids[f["properties"]["police_grid_code"]]
-                     for f in features(county.civil_grids)}
+    assert civil == {
+        f["properties"]["code"]: ids[f["properties"]["police_grid_code"]]
+        for f in features(county.civil_grids)
+    }
 
 
 def test_round_trip_personnel_and_stations_read_back_as_in_the_files(
-        session_factory: Factory, county: CountyFiles) -> None:
+    session_factory: Factory, county: CountyFiles
+) -> None:
     import_county(session_factory, county)
     rows = people(county.personnel)
     stored = db_people(session_factory)
     assert stored == file_people(rows)
-    assert {no: person[5] for no, person in stored.items()} == {r["personnel_no"]: r["phone"] for r in rows}
+    assert {no: person[5] for no, person in stored.items()} == {
+        r["personnel_no"]: r["phone"] for r in rows
+    }
     assert all(person[5] for person in stored.values())  # every phone of the file arrived
     with session_factory() as session:
         stations = {s.code: s for s in session.scalars(select(Station))}
         for f in features(county.stations):
             p, s = f["properties"], stations[f["properties"]["code"]]
             assert (s.name, s.kind.value, s.address, s.bureau.code, s.bureau.name) == (
-                p["name"], p["kind"], p["address"], p["bureau_code"], p["bureau_name"])
+                p["name"],
+                p["kind"],
+                p["address"],
+                p["bureau_code"],
+                p["bureau_name"],
+            )
             joint = s.joint_station.code if s.joint_station else None
             assert joint == p.get("joint_station_code")
             assert s.geometry is not None and s.geometry.equals_exact(shape(f["geometry"]), 0.0)
@@ -271,7 +351,8 @@ def test_round_trip_personnel_and_stations_read_back_as_in_the_files(
 
 
 def test_importing_every_file_again_changes_nothing(
-        session_factory: Factory, county: CountyFiles) -> None:
+    session_factory: Factory, county: CountyFiles
+) -> None:
     import_county(session_factory, county)
     before = counts(session_factory)
     people_before = db_people(session_factory)
@@ -279,15 +360,19 @@ def test_importing_every_file_again_changes_nothing(
     again = import_county(session_factory, county)
 
     for kind, report in again.items():
-        n = len(people(county.personnel)) if kind == "personnel" else len(
-            features(county_file(county, kind)))
+        n = (
+            len(people(county.personnel))
+            if kind == "personnel"
+            else len(features(county_file(county, kind)))
+        )
         assert (report.created, report.updated, report.unchanged) == ([], [], n), kind
     assert counts(session_factory) == before  # no new audit rows either
     assert db_people(session_factory) == people_before
 
 
 def test_changing_one_population_updates_exactly_that_grid(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county)
     before = counts(session_factory)
     feats = features(county.grids)
@@ -303,12 +388,16 @@ def test_changing_one_population_updates_exactly_that_grid(
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
     assert population == {f["properties"]["code"]: f["properties"]["population"] for f in feats}
     assert counts(session_factory) == {**before, "audit_event": before["audit_event"] + 1}
-    assert json.loads(last.detail) == {"created": [], "updated": [code],
-                                       "unchanged": len(feats) - 1}
+    assert json.loads(last.detail) == {
+        "created": [],
+        "updated": [code],
+        "unchanged": len(feats) - 1,
+    }
 
 
 def test_changing_one_phone_and_moving_an_officer_updates_exactly_those_people(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county)
     rows = people(county.personnel)
     a, b = officer_rows(rows)[:2]
@@ -337,14 +426,17 @@ def _excel_value(column: str, value: str) -> Any:
         return int(value) if column == "personnel_no" else float(value)
     if column in ("lon", "lat"):
         return float(value)
-    aliases = {"kind": KIND_ALIASES, "team": TEAM_ALIASES, "duty_status": STATUS_ALIASES}.get(column)
+    aliases = {"kind": KIND_ALIASES, "team": TEAM_ALIASES, "duty_status": STATUS_ALIASES}.get(
+        column
+    )
     if aliases:
         return {english: chinese for chinese, english in aliases.items()}[value]
     return value
 
 
 def test_excel_with_chinese_headers_and_numeric_ids_gives_the_same_people_as_csv(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     rows = people(county.personnel)
     book = Workbook()
@@ -369,22 +461,30 @@ def test_excel_with_chinese_headers_and_numeric_ids_gives_the_same_people_as_csv
 
 
 def test_broken_json_is_rejected_with_line_and_column(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     path = tmp_path / "grids.geojson"
-    path.write_text(county.grids.read_text(encoding="utf-8").replace("}},", "}}", 1),
-                    encoding="utf-8")
+    path.write_text(
+        county.grids.read_text(encoding="utf-8").replace("}},", "}}", 1), encoding="utf-8"
+    )
 
     exc = rejected(session_factory, "grids", path)
 
-    single_problem(exc, file="grids.geojson", where="line 3, column 1", field="-",
-                   says=["not valid JSON", "save the file as GeoJSON"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where="line 3, column 1",
+        field="-",
+        says=["not valid JSON", "save the file as GeoJSON"],
+    )
     assert counts(session_factory) == before
 
 
 def test_feature_without_geometry_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -392,13 +492,19 @@ def test_feature_without_geometry_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 4), field="geometry",
-                   says=["missing", "needs its polygon"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 4),
+        field="geometry",
+        says=["missing", "needs its polygon"],
+    )
     assert counts(session_factory) == before
 
 
 def test_point_geometry_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -406,13 +512,19 @@ def test_point_geometry_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 7), field="geometry",
-                   says=["is a Point", "must be a Polygon or MultiPolygon"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 7),
+        field="geometry",
+        says=["is a Point", "must be a Polygon or MultiPolygon"],
+    )
     assert counts(session_factory) == before
 
 
 def test_malformed_geometry_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -420,13 +532,15 @@ def test_malformed_geometry_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 2), field="geometry",
-                   says=["malformed"])
+    single_problem(
+        exc, file="grids.geojson", where=where(feats, 2), field="geometry", says=["malformed"]
+    )
     assert counts(session_factory) == before
 
 
 def test_self_intersecting_polygon_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -436,13 +550,19 @@ def test_self_intersecting_polygon_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 3), field="geometry",
-                   says=["not a valid polygon", "Self-intersection", "fix self-intersections"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 3),
+        field="geometry",
+        says=["not a valid polygon", "Self-intersection", "fix self-intersections"],
+    )
     assert counts(session_factory) == before
 
 
 def test_coordinates_in_metres_are_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -450,13 +570,19 @@ def test_coordinates_in_metres_are_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 5), field="geometry",
-                   says=["not WGS-84 degrees", "reproject the file to EPSG:4326"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 5),
+        field="geometry",
+        says=["not WGS-84 degrees", "reproject the file to EPSG:4326"],
+    )
     assert counts(session_factory) == before
 
 
 def test_two_grids_of_one_district_overlapping_in_the_file_are_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -466,30 +592,45 @@ def test_two_grids_of_one_district_overlapping_in_the_file_are_rejected(
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
     other = feats[j]["properties"]["code"]
-    single_problem(exc, file="grids.geojson", where=where(feats, i), field="geometry",
-                   says=[f"overlaps grid {other}", "must not overlap"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, i),
+        field="geometry",
+        says=[f"overlaps grid {other}", "must not overlap"],
+    )
     assert counts(session_factory) == before
 
 
 def test_new_grid_overlapping_a_stored_grid_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="grids")
     before = counts(session_factory)
     stored = features(county.grids)[10]
     inner = shape(stored["geometry"])
     piece = inner.intersection(inner.representative_point().buffer(0.001))
-    new = {"type": "Feature", "geometry": dict(mapping(piece)), "properties": {
-        **stored["properties"], "code": "QX-NEW-G1", "name": "新警格"}}
+    new = {
+        "type": "Feature",
+        "geometry": dict(mapping(piece)),
+        "properties": {**stored["properties"], "code": "QX-NEW-G1", "name": "新警格"},
+    }
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "new.geojson", [new]))
 
-    single_problem(exc, file="new.geojson", where="feature 1 (QX-NEW-G1)", field="geometry",
-                   says=[f"overlaps grid {stored['properties']['code']}", "must not overlap"])
+    single_problem(
+        exc,
+        file="new.geojson",
+        where="feature 1 (QX-NEW-G1)",
+        field="geometry",
+        says=[f"overlaps grid {stored['properties']['code']}", "must not overlap"],
+    )
     assert counts(session_factory) == before
 
 
 def test_unknown_station_code_in_districts_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="stations")
     before = counts(session_factory)
     feats = features(county.districts)
@@ -497,14 +638,19 @@ def test_unknown_station_code_in_districts_is_rejected(
 
     exc = rejected(session_factory, "districts", write_features(tmp_path / "d.geojson", feats))
 
-    single_problem(exc, file="d.geojson", where=where(feats, len(feats) - 1),
-                   field="station_code",
-                   says=["unknown station code QX-NONE", "import the station first or correct"])
+    single_problem(
+        exc,
+        file="d.geojson",
+        where=where(feats, len(feats) - 1),
+        field="station_code",
+        says=["unknown station code QX-NONE", "import the station first or correct"],
+    )
     assert counts(session_factory) == before
 
 
 def test_unknown_station_code_in_personnel_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -512,13 +658,19 @@ def test_unknown_station_code_in_personnel_is_rejected(
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
-    single_problem(exc, file="p.csv", where="row 11", field="station_code",
-                   says=["unknown station code QX-NONE", "import the station first or correct"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where="row 11",
+        field="station_code",
+        says=["unknown station code QX-NONE", "import the station first or correct"],
+    )
     assert counts(session_factory) == before
 
 
 def test_duplicate_personnel_number_in_one_file_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -528,15 +680,20 @@ def test_duplicate_personnel_number_in_one_file_is_rejected(
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
-    single_problem(exc, file="p.csv", where=f"row {second + 2}", field="personnel_no",
-                   says=[f"duplicate personnel ID {number}", f"also in row {first + 2}",
-                         "must be unique"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where=f"row {second + 2}",
+        field="personnel_no",
+        says=[f"duplicate personnel ID {number}", f"also in row {first + 2}", "must be unique"],
+    )
     assert counts(session_factory) == before
 
 
 @pytest.mark.parametrize("population", ["<absent>", None, ""])
 def test_missing_population_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path, population: Any) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path, population: Any
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -547,22 +704,30 @@ def test_missing_population_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 6), field="population",
-                   says=["is required", "number of residents"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 6),
+        field="population",
+        says=["is required", "number of residents"],
+    )
     assert counts(session_factory) == before
 
 
-@pytest.mark.parametrize(("population", "says"), [
-    ("三千", "'三千' is not a whole number"),
-    ("about 3000", "'about 3000' is not a whole number"),
-    (2500.5, "2500.5 is not a whole number"),
-    ("1,200", "'1,200' is not a whole number"),
-    (True, "True is not a whole number"),
-    (-5, "must be zero or more"),
-])
+@pytest.mark.parametrize(
+    ("population", "says"),
+    [
+        ("三千", "'三千' is not a whole number"),
+        ("about 3000", "'about 3000' is not a whole number"),
+        (2500.5, "2500.5 is not a whole number"),
+        ("1,200", "'1,200' is not a whole number"),
+        (True, "True is not a whole number"),
+        (-5, "must be zero or more"),
+    ],
+)
 def test_non_numeric_or_negative_population_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path, population: Any,
-        says: str) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path, population: Any, says: str
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)
@@ -570,13 +735,15 @@ def test_non_numeric_or_negative_population_is_rejected(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 6), field="population",
-                   says=[says])
+    single_problem(
+        exc, file="grids.geojson", where=where(feats, 6), field="population", says=[says]
+    )
     assert counts(session_factory) == before
 
 
 def test_population_written_as_whole_float_is_accepted(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     """Tools that write every number as a double give 2500.0; that is 2500 residents."""
     import_county(session_factory, county, upto="districts")
     feats = features(county.grids)
@@ -591,7 +758,8 @@ def test_population_written_as_whole_float_is_accepted(
 
 @pytest.mark.parametrize("phone", ["1380013800", "23800138000", "138-0013-8000", "+8613800138000"])
 def test_bad_phone_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path, phone: str) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path, phone: str
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -599,14 +767,20 @@ def test_bad_phone_is_rejected(
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
-    single_problem(exc, file="p.csv", where="row 22", field="phone",
-                   says=[f"'{phone}' is not a mobile number", "11 digits starting with 13-19"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where="row 22",
+        field="phone",
+        says=[f"'{phone}' is not a mobile number", "11 digits starting with 13-19"],
+    )
     assert counts(session_factory) == before
 
 
 @pytest.mark.parametrize("kind", ["officer", "auxiliary"])
 def test_two_officers_claiming_one_grid_are_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path, kind: str) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path, kind: str
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -617,32 +791,53 @@ def test_two_officers_claiming_one_grid_are_rejected(
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
-    single_problem(exc, file="p.csv", where=f"row {b + 2}", field="grid_codes",
-                   says=[f"grid {grid} already has the {kind_label(kind)} {rows[a]['personnel_no']}",
-                         "one fixed officer and one auxiliary"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where=f"row {b + 2}",
+        field="grid_codes",
+        says=[
+            f"grid {grid} already has the {kind_label(kind)} {rows[a]['personnel_no']}",
+            "one fixed officer and one auxiliary",
+        ],
+    )
     assert counts(session_factory) == before
 
 
 def test_new_officer_claiming_a_grid_held_in_the_database_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county)
     before = counts(session_factory)
     rows = people(county.personnel)
     holder = rows[officer_rows(rows)[0]]
     grid = holder["grid_codes"].split(";")[0]
-    newcomer = {**holder, "personnel_no": "359999", "name": "王新", "phone": "13900000002",
-                "grid_codes": grid}
+    newcomer = {
+        **holder,
+        "personnel_no": "359999",
+        "name": "王新",
+        "phone": "13900000002",
+        "grid_codes": grid,
+    }
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", [newcomer]))
 
-    single_problem(exc, file="p.csv", where="personnel 359999", field="grid_codes",
-                   says=[f"grid {grid} already has the {kind_label('officer')} {holder['personnel_no']}",
-                         "release it first"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where="personnel 359999",
+        field="grid_codes",
+        says=[
+            f"grid {grid} already has the {kind_label('officer')} {holder['personnel_no']}",
+            "release it first",
+        ],
+    )
     assert counts(session_factory) == before
 
 
 def test_unknown_grid_code_in_personnel_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -651,13 +846,19 @@ def test_unknown_grid_code_in_personnel_is_rejected(
 
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
-    single_problem(exc, file="p.csv", where=f"row {k + 2}", field="grid_codes",
-                   says=["unknown police grid QX-NOPE-G99", "import the grids first or correct"])
+    single_problem(
+        exc,
+        file="p.csv",
+        where=f"row {k + 2}",
+        field="grid_codes",
+        says=["unknown police grid QX-NOPE-G99", "import the grids first or correct"],
+    )
     assert counts(session_factory) == before
 
 
 def test_unknown_grid_code_in_civil_grids_is_rejected(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="grids")
     before = counts(session_factory)
     feats = features(county.civil_grids)
@@ -665,13 +866,19 @@ def test_unknown_grid_code_in_civil_grids_is_rejected(
 
     exc = rejected(session_factory, "civil-grids", write_features(tmp_path / "c.geojson", feats))
 
-    single_problem(exc, file="c.geojson", where=where(feats, 12), field="police_grid_code",
-                   says=["unknown police grid QX-NOPE-G99", "import the grids first or correct"])
+    single_problem(
+        exc,
+        file="c.geojson",
+        where=where(feats, 12),
+        field="police_grid_code",
+        says=["unknown police grid QX-NOPE-G99", "import the grids first or correct"],
+    )
     assert counts(session_factory) == before
 
 
 def test_one_bad_feature_among_ten_good_new_ones_writes_none(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
     feats = features(county.grids)[:11]
@@ -679,18 +886,25 @@ def test_one_bad_feature_among_ten_good_new_ones_writes_none(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 10), field="population",
-                   says=["is not a whole number"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 10),
+        field="population",
+        says=["is not a whole number"],
+    )
     assert counts(session_factory) == before
     assert before["police_grid"] == 0
 
 
 def test_one_bad_feature_among_ten_good_updates_applies_none(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="grids")
     before = counts(session_factory)
-    original = {f["properties"]["code"]: f["properties"]["population"]
-                for f in features(county.grids)}
+    original = {
+        f["properties"]["code"]: f["properties"]["population"] for f in features(county.grids)
+    }
     feats = features(county.grids)[:11]
     for f in feats[:10]:
         f["properties"]["population"] += 1
@@ -699,19 +913,29 @@ def test_one_bad_feature_among_ten_good_updates_applies_none(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    single_problem(exc, file="grids.geojson", where=where(feats, 10), field="kind",
-                   says=["'suburban' is not allowed", "use one of: urban, rural"])
+    single_problem(
+        exc,
+        file="grids.geojson",
+        where=where(feats, 10),
+        field="kind",
+        says=["'suburban' is not allowed", "use one of: urban, rural"],
+    )
     assert counts(session_factory) == before
     with session_factory() as session:
-        assert dict(session.execute(select(PoliceGrid.code, PoliceGrid.population)).all()) == original
-        assert not session.scalars(select(PoliceGrid).where(PoliceGrid.name.contains("（改）"))).all()
+        assert (
+            dict(session.execute(select(PoliceGrid.code, PoliceGrid.population)).all()) == original
+        )
+        assert not session.scalars(
+            select(PoliceGrid).where(PoliceGrid.name.contains("（改）"))
+        ).all()
 
 
 # --- 5. every problem is reported -----------------------------------------------------
 
 
 def test_two_bad_rows_give_two_problems(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     import_county(session_factory, county, upto="civil-grids")
     before = counts(session_factory)
     rows = people(county.personnel)
@@ -721,13 +945,16 @@ def test_two_bad_rows_give_two_problems(
     exc = rejected(session_factory, "personnel", write_people(tmp_path / "p.csv", rows))
 
     assert [(p.where, p.field) for p in exc.problems] == [
-        ("row 5", "phone"), (f"row {len(rows) + 1}", "station_code")]
+        ("row 5", "phone"),
+        (f"row {len(rows) + 1}", "station_code"),
+    ]
     assert str(exc).splitlines()[0] == "2 problem(s) found; nothing was imported."
     assert counts(session_factory) == before
 
 
 def test_problems_of_different_checks_are_all_reported_at_once(
-        session_factory: Factory, county: CountyFiles, tmp_path: Path) -> None:
+    session_factory: Factory, county: CountyFiles, tmp_path: Path
+) -> None:
     """Field problems do not hide geometry problems found later (or the other way round)."""
     import_county(session_factory, county, upto="districts")
     before = counts(session_factory)
@@ -742,8 +969,13 @@ def test_problems_of_different_checks_are_all_reported_at_once(
 
     exc = rejected(session_factory, "grids", write_features(tmp_path / "grids.geojson", feats))
 
-    assert sorted((p.where, p.field) for p in exc.problems) == sorted([
-        (where(feats, bad), "kind"), (where(feats, bad), "population"),
-        (where(feats, len(feats) - 1), "geometry"), (where(feats, i), "geometry")])
+    assert sorted((p.where, p.field) for p in exc.problems) == sorted(
+        [
+            (where(feats, bad), "kind"),
+            (where(feats, bad), "population"),
+            (where(feats, len(feats) - 1), "geometry"),
+            (where(feats, i), "geometry"),
+        ]
+    )
     assert str(exc).splitlines()[0] == "4 problem(s) found; nothing was imported."
     assert counts(session_factory) == before

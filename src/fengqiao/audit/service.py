@@ -194,10 +194,16 @@ def install_session_hooks() -> None:
     if getattr(install_session_hooks, "_installed", False):
         return
 
-    @event.listens_for(Session, "after_commit")
     @event.listens_for(Session, "after_soft_rollback")
     def _forget_head(session: Session, *_args: Any) -> None:
         session.info.pop(_LAST_HASH_KEY, None)
+
+    @event.listens_for(Session, "after_commit")
+    def _forget_head_at_end(session: Session) -> None:
+        # Releasing a savepoint also fires after_commit; the outer transaction still
+        # holds the chain (its lock) and the head it read, so keep the head until it ends.
+        if not session.in_nested_transaction():
+            session.info.pop(_LAST_HASH_KEY, None)
 
     @event.listens_for(Session, "before_flush")
     def _guard(session: Session, _ctx: Any, _instances: Any) -> None:

@@ -153,6 +153,16 @@ def dispatch_person(
         object_id=assignment.id,
         detail={"incident": incident.id, "person": person.id},
     )
+    if first:
+        # The incident's own "dispatched" step is audited like every other step.
+        audit.record(
+            session,
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="incident",
+            object_id=incident.id,
+            detail={"status": IncidentStatus.DISPATCHED.value, "person": person.id},
+        )
     live.publish(
         session,
         kind="assignment",

@@ -47,7 +47,7 @@ CST = timezone(timedelta(hours=8), "CST")
 MAX_DAYS = 366  # longer periods would overlap the year before they are compared with
 EARLIEST = date(1971, 1, 1)  # so that the year before still starts after 1970
 LATEST = date(2999, 12, 31)
-HANDLED = frozenset({IncidentStatus.HANDLED, IncidentStatus.CLOSED})
+HANDLED = frozenset({IncidentStatus.CLOSED})
 DAY_S = 86_400
 CST_OFFSET_S = 8 * 3600
 EPOCH = date(1970, 1, 1)  # a Thursday: day number n falls on weekday (n + 3) % 7

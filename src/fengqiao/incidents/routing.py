@@ -9,8 +9,9 @@ station. Every pick is stored as a ``RoutingDecision`` with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,7 +65,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Plan:
     rule: RoutingRule | None
-    candidates: list[Candidate]
+    candidates: Sequence[Candidate]
     units: int
     alert: bool
     no_one_reason: str | None = None
@@ -158,17 +159,65 @@ def _district_people(session: Session, district_id: int) -> list[Person]:
     )
 
 
+class _Lazy(Sequence[Candidate]):
+    """Candidates drawn from ``source`` only as far as they are read: each later step of
+    the fall-back chain costs queries, and most incidents go to the first person."""
+
+    def __init__(self, source: Iterator[Candidate]) -> None:
+        self._source = source
+        self._drawn: list[Candidate] = []
+
+    def _draw(self, count: int | None) -> None:
+        while count is None or len(self._drawn) < count:
+            candidate = next(self._source, None)
+            if candidate is None:
+                return
+            self._drawn.append(candidate)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        i = 0
+        while True:
+            self._draw(i + 1)
+            if i >= len(self._drawn):
+                return
+            yield self._drawn[i]
+            i += 1
+
+    def __bool__(self) -> bool:
+        self._draw(1)
+        return bool(self._drawn)
+
+    def __len__(self) -> int:
+        self._draw(None)
+        return len(self._drawn)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
+        self._draw(None)
+        return self._drawn[index]
+
+
 def _grid_officer_chain(
     session: Session, incident: Incident, station: Station, kind: AreaKind, speeds: SpeedModel
-) -> list[Candidate]:
-    chain: list[Candidate] = []
+) -> Sequence[Candidate]:
+    return _Lazy(_grid_officer_steps(session, incident, station, kind, speeds))
+
+
+def _grid_officer_steps(
+    session: Session, incident: Incident, station: Station, kind: AreaKind, speeds: SpeedModel
+) -> Iterator[Candidate]:
     seen: set[int] = set()
 
-    def add(people: list[tuple[Person, float | None]], step: str, reason: str) -> None:
+    def add(people: list[tuple[Person, float | None]], step: str, reason: str) -> list[Candidate]:
+        chain = []
         for person, eta in people:
             if person.id not in seen:
                 seen.add(person.id)
                 chain.append(Candidate(person, step, eta, reason, {"name": person.name}))
+        return chain
 
     if incident.grid_id is not None:
         for role, person in _grid_team(session, incident.grid_id):
@@ -178,14 +227,14 @@ def _grid_officer_chain(
                     if role is PersonKind.OFFICER
                     else N_("The grid's officer is not available; {name} is its auxiliary.")
                 )
-                add([(person, None)], "grid", reason)
+                yield from add([(person, None)], "grid", reason)
     if incident.district_id is not None:
-        add(
+        yield from add(
             rank_by_eta(_district_people(session, incident.district_id), incident, kind, speeds),
             "district",
             N_("No one of the grid is available; {name} serves the same police district."),
         )
-    add(
+    yield from add(
         rank_by_eta(
             available_people(session, [station.id], team=Team.COMMUNITY), incident, kind, speeds
         ),
@@ -194,14 +243,13 @@ def _grid_officer_chain(
     )
     others = _joint_station_ids(session, station)
     if others:
-        add(
+        yield from add(
             rank_by_eta(
                 available_people(session, others, team=Team.COMMUNITY), incident, kind, speeds
             ),
             "joint_station",
             N_("No one of the station is available; {name} comes from the joint station."),
         )
-    return chain
 
 
 def plan_routing(
@@ -224,14 +272,14 @@ def plan_routing(
     station = session.get(Station, incident.station_id)
     assert station is not None
     kind = station.kind
-    candidates: list[Candidate] = []
+    candidates: Sequence[Candidate] = []
     if rule.action is RouteAction.GRID_OFFICER:
         candidates = _grid_officer_chain(session, incident, station, kind, speeds)
     elif rule.action is RouteAction.CASE_TEAM:
         own = rank_by_eta(
             available_people(session, [station.id], team=Team.CASE), incident, kind, speeds
         )
-        candidates = [
+        case_team = [
             Candidate(
                 p,
                 "station",
@@ -246,7 +294,7 @@ def plan_routing(
             pooled = rank_by_eta(
                 available_people(session, others, team=Team.CASE), incident, kind, speeds
             )
-            candidates += [
+            case_team += [
                 Candidate(
                     p,
                     "joint_station",
@@ -259,6 +307,7 @@ def plan_routing(
                 )
                 for p, eta in pooled
             ]
+        candidates = case_team
     elif rule.action is RouteAction.NEAREST_AVAILABLE:
         station_ids = [station.id, *_joint_station_ids(session, station)]
         nearest = rank_by_eta(
