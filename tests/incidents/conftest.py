@@ -1,9 +1,10 @@
 """Fixtures for the incident loop.
 
-``county`` is the demo county's organisation and reference data (no incident history) in
-a fresh database, once on SQLite and once on PostgreSQL. Importing it takes about a
-second, so it is imported once per run into a template per backend and each test gets a
-copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
+``county`` is the demo county's organisation, reference data and demo accounts (no
+incident history) in a fresh database, once on SQLite and once on PostgreSQL. Importing
+it takes a few seconds, so it is imported once per run into a template per backend and
+each test gets a copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+PostgreSQL). ``api`` is a TestClient on that copy.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao import migrate
+from fengqiao.app import create_app
 from fengqiao.audit import service as audit
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+from fengqiao.demo.build import ensure_demo_accounts
 from fengqiao.demo.county import CountyFiles, generate_county
 from fengqiao.i18n import language
+from tests.conftest import DEMO_PASSWORD
 from tests.incidents.helpers import import_org
 from tests.postgres_server import PostgresServer
 
@@ -43,7 +48,7 @@ def county_files(tmp_path_factory: pytest.TempPathFactory) -> CountyFiles:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key="test-secret")  # type: ignore[call-arg]
+    return Settings(database_url=url, secret_key="test-secret", demo_password=DEMO_PASSWORD)  # type: ignore[call-arg]
 
 
 def build_county(engine: Engine, files: CountyFiles) -> None:
@@ -51,6 +56,7 @@ def build_county(engine: Engine, files: CountyFiles) -> None:
     migrate.upgrade(engine)
     with unit_of_work(make_sessionmaker(engine)) as session:
         import_org(session, files)
+        ensure_demo_accounts(session, people=files.demo_people, password=DEMO_PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +111,11 @@ def county_engine(county_settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def county(county_engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(county_engine)
+
+
+@pytest.fixture
+def api(county_settings: Settings) -> Iterator[TestClient]:
+    """The app on a fresh copy of the county; service messages in English."""
+    with TestClient(create_app(county_settings)) as client:
+        client.cookies.set("fq_lang", "en")
+        yield client

@@ -347,14 +347,13 @@ def _body(category: str, point: tuple[float, float]) -> dict[str, object]:
 
 
 def test_api_refuses_impossible_transitions_with_409(
-    client: TestClient, demo_settings: Settings
+    api: TestClient, county_settings: Settings
 ) -> None:
-    client.cookies.set("fq_lang", "en")
-    point, officer_id = _demo_officer_spot(demo_settings)
-    command = bearer(login_token(client, "command"))
-    officer = bearer(login_token(client, "officer"))
+    point, officer_id = _demo_officer_spot(county_settings)
+    command = bearer(login_token(api, "command"))
+    officer = bearer(login_token(api, "officer"))
 
-    created = client.post("/api/v1/incidents", json=_body("0601", point), headers=command)
+    created = api.post("/api/v1/incidents", json=_body("0601", point), headers=command)
     assert created.status_code == 201, created.text
     incident = created.json()
     assert incident["status"] == "dispatched"
@@ -362,7 +361,7 @@ def test_api_refuses_impossible_transitions_with_409(
     assert assignment["person"]["id"] == officer_id
     aid, iid = assignment["id"], incident["id"]
 
-    early_close = client.post(
+    early_close = api.post(
         f"/api/v1/incidents/{iid}/close", json={"disposition": "settled"}, headers=command
     )
     assert early_close.status_code == 409
@@ -370,28 +369,28 @@ def test_api_refuses_impossible_transitions_with_409(
     assert incident["number"] in message
     assert "dispatched" in message and "handled" in message and "accepted" in message
 
-    early_arrive = client.post(f"/api/v1/assignments/{aid}/arrive", headers=officer)
+    early_arrive = api.post(f"/api/v1/assignments/{aid}/arrive", headers=officer)
     assert early_arrive.status_code == 409
     assert "accept" in early_arrive.json()["detail"]
 
-    assert client.post(f"/api/v1/assignments/{aid}/accept", headers=officer).status_code == 200
-    twice = client.post(f"/api/v1/assignments/{aid}/accept", headers=officer)
+    assert api.post(f"/api/v1/assignments/{aid}/accept", headers=officer).status_code == 200
+    twice = api.post(f"/api/v1/assignments/{aid}/accept", headers=officer)
     assert twice.status_code == 409
     assert "accepted" in twice.json()["detail"]
 
-    assert client.post(f"/api/v1/assignments/{aid}/arrive", headers=officer).status_code == 200
-    closed = client.post(
+    assert api.post(f"/api/v1/assignments/{aid}/arrive", headers=officer).status_code == 200
+    closed = api.post(
         f"/api/v1/incidents/{iid}/close", json={"disposition": "settled"}, headers=officer
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
-    again = client.post(
+    again = api.post(
         f"/api/v1/incidents/{iid}/close", json={"disposition": "settled"}, headers=officer
     )
     assert again.status_code == 409
     assert "closed" in again.json()["detail"]
 
-    after = client.get(f"/api/v1/incidents/{iid}", headers=command).json()
+    after = api.get(f"/api/v1/incidents/{iid}", headers=command).json()
     assert after["status"] == "closed" and after["disposition"] == "settled"
     assert [t["status"] for t in after["timeline"] if t["kind"] == "status"] == [
         "received",
@@ -404,16 +403,15 @@ def test_api_refuses_impossible_transitions_with_409(
 
 
 def test_api_received_call_closes_only_as_no_action_or_referred(
-    client: TestClient, demo_settings: Settings
+    api: TestClient, county_settings: Settings
 ) -> None:
-    client.cookies.set("fq_lang", "en")
-    command = bearer(login_token(client, "command"))
+    command = bearer(login_token(api, "command"))
     # An address only: unplaced, so nobody is dispatched and it stays received.
     body = {"channel": "phone", "category_code": "9902", "address": "城关镇某路口"}
-    incident = client.post("/api/v1/incidents", json=body, headers=command).json()
+    incident = api.post("/api/v1/incidents", json=body, headers=command).json()
     assert incident["status"] == "received" and incident["needs_attention"]
 
-    refused = client.post(
+    refused = api.post(
         f"/api/v1/incidents/{incident['id']}/close",
         json={"disposition": "case"},
         headers=command,
@@ -421,7 +419,7 @@ def test_api_received_call_closes_only_as_no_action_or_referred(
     assert refused.status_code == 409
     assert "no action" in refused.json()["detail"]
 
-    done = client.post(
+    done = api.post(
         f"/api/v1/incidents/{incident['id']}/close",
         json={"disposition": "no_action"},
         headers=command,
@@ -431,13 +429,12 @@ def test_api_received_call_closes_only_as_no_action_or_referred(
 
 
 def test_api_failed_redispatch_rolls_back_the_withdrawal(
-    client: TestClient, demo_settings: Settings
+    api: TestClient, county_settings: Settings
 ) -> None:
-    client.cookies.set("fq_lang", "en")
-    point, officer_id = _demo_officer_spot(demo_settings)
-    command = bearer(login_token(client, "command"))
-    incident = client.post("/api/v1/incidents", json=_body("0601", point), headers=command).json()
-    engine = make_engine(demo_settings)
+    point, officer_id = _demo_officer_spot(county_settings)
+    command = bearer(login_token(api, "command"))
+    incident = api.post("/api/v1/incidents", json=_body("0601", point), headers=command).json()
+    engine = make_engine(county_settings)
     with make_sessionmaker(engine)() as session:
         off = session.scalars(
             select(Person).where(
@@ -451,14 +448,14 @@ def test_api_failed_redispatch_rolls_back_the_withdrawal(
         off_id = off.id
     engine.dispose()
 
-    refused = client.post(
+    refused = api.post(
         f"/api/v1/incidents/{incident['id']}/redispatch",
         json={"person_id": off_id},
         headers=command,
     )
     assert refused.status_code == 409
     assert "not available" in refused.json()["detail"]
-    after = client.get(f"/api/v1/incidents/{incident['id']}", headers=command).json()
+    after = api.get(f"/api/v1/incidents/{incident['id']}", headers=command).json()
     assert [(a["person"]["id"], a["status"]) for a in after["assignments"]] == [
         (officer_id, "dispatched")
     ]

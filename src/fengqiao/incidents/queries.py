@@ -15,7 +15,12 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
 from fengqiao.db import utcnow
 from fengqiao.dispatch import service as dispatch
-from fengqiao.dispatch.models import ACTIVE_ASSIGNMENT, Assignment
+from fengqiao.dispatch.models import (
+    ACTIVE_ASSIGNMENT,
+    Assignment,
+    ReinforcementOrder,
+    ReinforcementRequest,
+)
 from fengqiao.errors import NotFound
 from fengqiao.i18n import _, gettext
 from fengqiao.incidents import service as incidents
@@ -25,7 +30,13 @@ from fengqiao.incidents.models import (
     IncidentStatus,
     RoutingDecision,
 )
-from fengqiao.incidents.schemas import AssignmentOut, IncidentOut, PersonBrief, TimelineEntry
+from fengqiao.incidents.schemas import (
+    AssignmentOut,
+    IncidentOut,
+    PersonBrief,
+    ReinforcementOut,
+    TimelineEntry,
+)
 from fengqiao.org.models import Person, PoliceGrid, Station
 from fengqiao.privacy import mask_name, mask_phone
 
@@ -229,6 +240,7 @@ def detail(session: Session, principal: Principal, incident_id: int) -> Incident
     timeline.sort(key=lambda t: t.at)
     out.assignments = [assignment_out(a) for a in assignments]
     out.timeline = timeline
+    out.reinforcements = reinforcements(session, incident.id)
     out.linked_case, out.linked_dispute = incidents.linked_records(session, incident.id)
     audit.record(
         session,
@@ -307,3 +319,30 @@ def proposals(session: Session, incident_ids: list[int]) -> dict[int, list[int]]
         if person_id is not None:
             out.setdefault(incident_id, []).append(person_id)
     return out
+
+
+def reinforcements(session: Session, incident_id: int) -> list[ReinforcementOut]:
+    """Each reinforcement request of the incident with its answer and first arrival."""
+    rows = session.execute(
+        select(ReinforcementRequest, ReinforcementOrder.created_at, Station.name)
+        .join(ReinforcementOrder, ReinforcementOrder.id == ReinforcementRequest.order_id)
+        .join(Station, Station.id == ReinforcementRequest.station_id)
+        .where(ReinforcementOrder.incident_id == incident_id)
+        .order_by(ReinforcementRequest.id)
+    ).all()
+    return [
+        ReinforcementOut(
+            order_id=r.order_id,
+            station=name,
+            requested=r.requested,
+            sent=r.sent,
+            answer=r.answer,
+            ordered_at=ordered_at,
+            answered_at=r.answered_at,
+            first_arrival_at=r.first_arrival_at,
+            minutes_to_arrival=round((r.first_arrival_at - ordered_at).total_seconds() / 60, 1)
+            if r.first_arrival_at
+            else None,
+        )
+        for r, ordered_at, name in rows
+    ]

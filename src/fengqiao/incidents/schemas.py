@@ -56,6 +56,18 @@ class TimelineEntry(BaseModel):
     text: str
 
 
+class ReinforcementOut(BaseModel):
+    order_id: int
+    station: str
+    requested: int
+    sent: int
+    answer: str
+    ordered_at: datetime
+    answered_at: datetime | None
+    first_arrival_at: datetime | None
+    minutes_to_arrival: float | None
+
+
 class IncidentOut(BaseModel):
     id: int
     number: str
@@ -83,6 +95,7 @@ class IncidentOut(BaseModel):
     closed_at: datetime | None
     assignments: list[AssignmentOut] = []
     timeline: list[TimelineEntry] = []
+    reinforcements: list[ReinforcementOut] = []
     linked_case: str | None = None
     linked_dispute: str | None = None
 
