@@ -15,7 +15,7 @@ $(BIN)/fengqiao: pyproject.toml
 
 ## Set everything up from a fresh clone and serve the demo on http://127.0.0.1:$(PORT)
 demo: $(BIN)/fengqiao
-	$(BIN)/fengqiao demo
+	$(BIN)/fengqiao demo $(DEMO_ARGS)
 
 serve: $(BIN)/fengqiao
 	$(BIN)/fengqiao serve

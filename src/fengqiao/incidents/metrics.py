@@ -49,7 +49,7 @@ EARLIEST = date(1971, 1, 1)  # so that the year before still starts after 1970
 LATEST = date(2999, 12, 31)
 HANDLED = frozenset({IncidentStatus.HANDLED, IncidentStatus.CLOSED})
 DAY_S = 86_400
-CST_OFFSET_S = 8 * 3600
+CST_OFFSET_S = 0
 EPOCH = date(1970, 1, 1)  # a Thursday: day number n falls on weekday (n + 3) % 7
 NO_KEY = -1  # group key of incidents without a station or grid (ids start at 1)
 
@@ -271,7 +271,7 @@ def _figures(handled: BoolArray, dispatch_min: FloatArray, arrival_min: FloatArr
         handling_rate=n_handled / received if received else None,
         dispatched=int(dispatch.size),
         dispatch_median_min=float(np.median(dispatch)) if dispatch.size else None,
-        dispatch_p90_min=float(np.percentile(dispatch, 90, method="lower")) if dispatch.size else None,
+        dispatch_p90_min=float(np.percentile(dispatch, 90)) if dispatch.size else None,
         arrived=int(arrival.size),
         arrival_median_min=float(np.median(arrival)) if arrival.size else None,
         arrival_p90_min=float(np.percentile(arrival, 90)) if arrival.size else None,
