@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from fengqiao.db import unit_of_work
 from fengqiao.live import service as live
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,21 @@ class EventBus:
         with self._factory() as session:
             return live.last_event_id(session)
 
+    def _prune(self) -> None:
+        with unit_of_work(self._factory) as session:
+            live.prune(session)
+
     async def _run(self) -> None:
         self.last_id = await asyncio.to_thread(self._head)
+        next_prune = 0.0
+        loop = asyncio.get_running_loop()
         while True:
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + PRUNE_EVERY_S
+                try:
+                    await asyncio.to_thread(self._prune)
+                except Exception:  # pruning is housekeeping; live updates go on without it
+                    log.exception("pruning live events failed")
             try:
                 events = await asyncio.to_thread(self._read, self.last_id)
             except Exception:  # a database hiccup must not kill live updates for good
