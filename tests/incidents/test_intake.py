@@ -28,9 +28,17 @@ from fengqiao.incidents.models import (
     IncidentStatus,
     Priority,
 )
-from fengqiao.org.models import PoliceDistrict, PoliceGrid
+from fengqiao.org.models import PersonKind, PoliceDistrict, PoliceGrid
 from tests.conftest import bearer, login_token
-from tests.incidents.helpers import grids_of, inside, report, rural_station, station, tmp_csv
+from tests.incidents.helpers import (
+    grid_person,
+    grids_of,
+    inside,
+    report,
+    rural_station,
+    station,
+    tmp_csv,
+)
 
 
 def _count(settings: Settings, *where: object) -> int:
@@ -254,10 +262,10 @@ HEADER = [
 ]
 
 
-def _row(key: str, point: tuple[float, float], **values: str) -> list[str]:
+def _row(row_key: str, point: tuple[float, float], **values: str) -> list[str]:
     row = dict.fromkeys(HEADER, "")
     row.update(
-        key=key,
+        key=row_key,
         received_at="2026-03-01 20:15:00",
         channel="phone",
         category_code="0601",
@@ -272,9 +280,7 @@ def _good_rows(session: Session) -> tuple[list[list[str]], list[int | None]]:
     """Four good rows and the grid each must land in."""
     urban = grids_of(session, station(session, "QX-CG").id)[0]
     rural = grids_of(session, rural_station(session).id)[0]
-    responder = session.scalar(
-        select(PoliceGrid.id).where(PoliceGrid.id == urban.id)
-    )  # the grid exists
+    responder = grid_person(session, urban.id, PersonKind.OFFICER)
     assert responder is not None
     rows = [
         _row(
@@ -288,6 +294,7 @@ def _good_rows(session: Session) -> tuple[list[list[str]], list[int | None]]:
             disposition="settled",
             reporter_name="王小明",
             reporter_phone="13900001111",
+            responder_no=responder.personnel_no,
         ),
         _row(
             "110-0002",
@@ -333,6 +340,10 @@ def test_import_places_rows_and_is_idempotent(
         assert closed.received_at == datetime(2026, 3, 1, 12, 15, tzinfo=UTC)  # China time
         assert closed.closed_at == datetime(2026, 3, 1, 13, 30, tzinfo=UTC)
         assert closed.reporter_phone == "13900001111"
+        assert (
+            closed.responsible_person_id
+            == grid_person(session, closed.grid_id or 0, PersonKind.OFFICER).id
+        )  # type: ignore[union-attr]
         events = session.scalars(
             select(IncidentEvent.status)
             .where(IncidentEvent.incident_id == closed.id)

@@ -49,7 +49,7 @@ EARLIEST = date(1971, 1, 1)  # so that the year before still starts after 1970
 LATEST = date(2999, 12, 31)
 HANDLED = frozenset({IncidentStatus.HANDLED, IncidentStatus.CLOSED})
 DAY_S = 86_400
-CST_OFFSET_S = 0
+CST_OFFSET_S = 8 * 3600
 EPOCH = date(1970, 1, 1)  # a Thursday: day number n falls on weekday (n + 3) % 7
 NO_KEY = -1  # group key of incidents without a station or grid (ids start at 1)
 

@@ -217,9 +217,9 @@ def route_incident(
     rule_id = plan.rule.id if plan.rule else None
     auto = plan.rule is not None and plan.rule.auto_dispatch
     chosen = 0
-    for candidate in plan.candidates:
-        if chosen >= plan.units:
-            break
+    # Stop before drawing the next candidate: later steps of the chain cost queries.
+    candidates = iter(plan.candidates)
+    while chosen < plan.units and (candidate := next(candidates, None)) is not None:
         if auto:
             try:
                 dispatch.dispatch_person(
