@@ -239,3 +239,37 @@ def test_keys_unique_and_stable_format(history: History) -> None:
     for row in history.rows:
         day = datetime.fromisoformat(row["received_at"]).strftime("%Y%m%d")
         assert re.fullmatch(rf"QX110-{day}-\d{{5}}", row["key"]), row
+
+
+def test_reform_prevents_cases_and_speeds_up_arrival(history: History, tmp_path: Path) -> None:
+    """After the reform day: about a third fewer case calls, arrivals several minutes faster."""
+    path = tmp_path / "reform.csv"
+    generate_incident_history(
+        history.county.grids,
+        history.county.personnel,
+        path,
+        start=START,
+        days=DAYS,
+        reform_day=DAYS // 2,
+        leave_open=False,
+    )
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    case_codes = {c.code for c in SECOND_LEVEL if c.is_case}
+    cut = datetime(START.year, START.month, START.day).astimezone() + timedelta(days=DAYS // 2)
+
+    def before(r: dict[str, str]) -> bool:
+        return datetime.fromisoformat(r["received_at"]) < cut
+
+    cases = Counter(before(r) for r in rows if r["category_code"] in case_codes)
+    assert cases[False] < 0.85 * cases[True], cases
+
+    def arrival_min(r: dict[str, str]) -> float:
+        received, arrived = (datetime.fromisoformat(r[k]) for k in ("received_at", "arrived_at"))
+        return (arrived - received).total_seconds() / 60
+
+    early = [arrival_min(r) for r in rows if r["arrived_at"] and before(r)]
+    late = [arrival_min(r) for r in rows if r["arrived_at"] and not before(r)]
+    assert float(np.median(early)) - float(np.median(late)) > 2.5
+    # leave_open=False: only calls of the very last hours are unfinished.
+    assert sum(1 for r in rows if not r["closed_at"]) < 0.005 * len(rows)

@@ -64,6 +64,7 @@ def import_county(
         days=HISTORY_DAYS,
         seed=seed,
         leave_open=False,
+        reform_day=HISTORY_DAYS // 2,  # grid policing and the joint station began a year ago
     )
     lines = []
     for kind, path in (
