@@ -117,3 +117,10 @@ def disposition_label(value: str | None) -> str:
 
 def event_label(value: str) -> str:
     return _label(EVENT, value)
+
+
+REINFORCEMENT_ANSWER = {"pending": N_("Waiting"), "sent": N_("Sent"), "declined": N_("Declined")}
+
+
+def reinforcement_answer_label(value: str) -> str:
+    return _label(REINFORCEMENT_ANSWER, value)

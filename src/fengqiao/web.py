@@ -117,11 +117,12 @@ def make_templates() -> Environment:
     )
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["Permission"] = Permission
-    env.globals["role_label"] = labels.role_label
-    env.globals["status_label"] = labels.status_label
-    env.globals["kind_label"] = labels.kind_label
-    env.globals["team_label"] = labels.team_label
     for name in (
+        "role_label",
+        "status_label",
+        "kind_label",
+        "team_label",
+        "reinforcement_answer_label",
         "channel_label",
         "priority_label",
         "incident_status_label",

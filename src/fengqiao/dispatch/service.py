@@ -27,6 +27,7 @@ from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident, IncidentEvent, IncidentStatus
 from fengqiao.incidents.routing import SpeedModel, available_people, rank_by_eta
+from fengqiao.labels import incident_status_label, status_label
 from fengqiao.live import service as live
 from fengqiao.org.models import DutyStatus, Person, Station, Team
 
@@ -102,13 +103,13 @@ def dispatch_person(
     if incident.status in (IncidentStatus.HANDLED, IncidentStatus.CLOSED):
         raise Conflict(
             _("Incident {number} is already {status}; nobody can be dispatched to it.").format(
-                number=number_of(incident), status=incident.status.value
+                number=number_of(incident), status=incident_status_label(incident.status.value)
             )
         )
     if person.duty_status is not DutyStatus.AVAILABLE:
         raise Conflict(
             _("{name} is not available (status: {status}).").format(
-                name=person.name, status=person.duty_status.value
+                name=person.name, status=status_label(person.duty_status.value)
             )
         )
     assignment = Assignment(

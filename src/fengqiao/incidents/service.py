@@ -33,6 +33,7 @@ from fengqiao.incidents.models import (
 )
 from fengqiao.incidents.routing import SpeedModel, plan_routing
 from fengqiao.incidents.schemas import IncidentIn
+from fengqiao.labels import assignment_status_label, disposition_label, incident_status_label
 from fengqiao.live import service as live
 from fengqiao.org import placement
 from fengqiao.org.models import DutyStatus, GridAssignment, PersonKind
@@ -279,14 +280,17 @@ def _transition(
     note: str = "",
 ) -> None:
     if new not in NEXT_STATUS[incident.status]:
-        allowed = ", ".join(sorted(s.value for s in NEXT_STATUS[incident.status])) or "—"
+        allowed = (
+            "、".join(incident_status_label(s.value) for s in sorted(NEXT_STATUS[incident.status]))
+            or "—"
+        )
         raise Conflict(
             _(
                 "Incident {number} is {current}; it cannot become {new}. Allowed next: {allowed}."
             ).format(
                 number=dispatch.number_of(incident),
-                current=incident.status.value,
-                new=new.value,
+                current=incident_status_label(incident.status.value),
+                new=incident_status_label(new.value),
                 allowed=allowed,
             )
         )
@@ -320,7 +324,7 @@ def accept(session: Session, *, actor: Actor, assignment: Assignment) -> None:
     if assignment.status is not AssignmentStatus.DISPATCHED:
         raise Conflict(
             _("This assignment is {status}; only a dispatched one can be accepted.").format(
-                status=assignment.status.value
+                status=assignment_status_label(assignment.status.value)
             )
         )
     incident = session.get(Incident, assignment.incident_id)
@@ -337,7 +341,7 @@ def arrive(session: Session, *, actor: Actor, assignment: Assignment) -> None:
     if assignment.status is not AssignmentStatus.ACCEPTED:
         raise Conflict(
             _("This assignment is {status}; accept it before arriving.").format(
-                status=assignment.status.value
+                status=assignment_status_label(assignment.status.value)
             )
         )
     incident = session.get(Incident, assignment.incident_id)
@@ -362,9 +366,13 @@ def handle(
     if incident.status is IncidentStatus.RECEIVED and disposition not in NO_SCENE_DISPOSITIONS:
         raise Conflict(
             _(
-                "Incident {number} has had nobody on the scene; only 'no action' or "
-                "'referred' can end it now."
-            ).format(number=dispatch.number_of(incident))
+                "Incident {number} has had nobody on the scene; only {no_action} or {referred} "
+                "can end it now."
+            ).format(
+                number=dispatch.number_of(incident),
+                no_action=disposition_label(Disposition.NO_ACTION.value),
+                referred=disposition_label(Disposition.REFERRED.value),
+            )
         )
     _transition(session, incident, IncidentStatus.HANDLED, actor=actor, note=note)
     incident.disposition = disposition
