@@ -390,6 +390,9 @@ BAD_ROWS = [
         "disposition",
         id="handled-without-disposition",
     ),
+    pytest.param(
+        {"closed_at": "2026-03-01 21:05:00"}, "disposition", id="closed-without-disposition"
+    ),
     pytest.param({"received_at": "yesterday evening"}, "received_at", id="bad-time"),
     pytest.param({"received_at": ""}, "received_at", id="missing-time"),
     pytest.param({"lon": ""}, "lon/lat", id="missing-point"),

@@ -533,3 +533,23 @@ def test_placed_incident_has_grid_district_station(county: sessionmaker[Session]
         assert incident.district_id == here.grid.district_id
         assert incident.station_id == here.station.id == station(session, "QX-CG").id
         assert incident.responsible_person_id == here.officer.id
+
+
+def test_a_rule_without_auto_dispatch_only_proposes(county: sessionmaker[Session]) -> None:
+    with county() as session:
+        here = spot(session)
+        _everyone_available(session, _joint_ids(session, here.station))
+        _rule(session, 30).auto_dispatch = False
+        session.flush()
+
+        incident = _intake(session, "0601", here)
+
+        assert _sent(session, incident) == []
+        assert incident.status is IncidentStatus.RECEIVED
+        assert here.officer.duty_status is DutyStatus.AVAILABLE
+        decision = _only_decision(session, incident)
+        assert (decision.person_id, decision.step, decision.proposed_only) == (
+            here.officer.id,
+            "grid",
+            True,
+        )

@@ -28,6 +28,7 @@ from fengqiao.incidents.models import (
     IncidentEvent,
     IncidentStatus,
 )
+from fengqiao.labels import assignment_status_label, disposition_label, incident_status_label
 from fengqiao.org.models import DutyStatus, Person, Station, Team
 from tests.conftest import bearer, login_token
 from tests.incidents.helpers import (
@@ -196,7 +197,8 @@ def test_received_straight_to_handled_refused_for_on_scene_dispositions(
         incident = _received(session, here)
         with pytest.raises(Conflict) as refused:
             incidents.handle(session, actor=SYSTEM, incident=incident, disposition=disposition)
-        assert "no action" in refused.value.message
+        assert disposition_label("no_action") in refused.value.message
+        assert disposition_label("referred") in refused.value.message
         assert dispatch.number_of(incident) in refused.value.message
         assert incident.status is IncidentStatus.RECEIVED
         assert incident.disposition is None
@@ -285,21 +287,27 @@ def test_transition_matrix(
 @pytest.mark.parametrize(
     ("state", "op", "words"),
     [
-        pytest.param(IncidentStatus.ACCEPTED, "accept", ["accepted"], id="accept-twice"),
+        # "a:" an assignment status, "i:" an incident status (as labels), else plain text
+        pytest.param(IncidentStatus.ACCEPTED, "accept", ["a:accepted"], id="accept-twice"),
         pytest.param(
-            IncidentStatus.DISPATCHED, "arrive", ["dispatched", "accept"], id="arrive-early"
+            IncidentStatus.DISPATCHED, "arrive", ["a:dispatched", "accept"], id="arrive-early"
         ),
         pytest.param(
-            IncidentStatus.ARRIVED, "close", ["arrived", "closed", "handled"], id="close-early"
+            IncidentStatus.ARRIVED,
+            "close",
+            ["i:arrived", "i:closed", "i:handled"],
+            id="close-early",
         ),
         pytest.param(
             IncidentStatus.DISPATCHED,
             "handle-settled",
-            ["dispatched", "handled", "accepted"],
+            ["i:dispatched", "i:handled", "i:accepted"],
             id="handle-from-dispatched",
         ),
-        pytest.param(IncidentStatus.CLOSED, "close", ["closed"], id="close-twice"),
-        pytest.param(IncidentStatus.HANDLED, "dispatch", ["handled"], id="dispatch-after-handled"),
+        pytest.param(IncidentStatus.CLOSED, "close", ["i:closed"], id="close-twice"),
+        pytest.param(
+            IncidentStatus.HANDLED, "dispatch", ["i:handled"], id="dispatch-after-handled"
+        ),
     ],
 )
 def test_refusals_say_why(
@@ -310,7 +318,20 @@ def test_refusals_say_why(
         with pytest.raises(Conflict) as refused:
             OPS[op](session, s)
         for word in words:
-            assert word in refused.value.message
+            assert _word(word) in refused.value.message
+        assert dispatch.number_of(s.incident) in refused.value.message or op in (
+            "accept",
+            "arrive",
+        )
+
+
+def _word(word: str) -> str:
+    kind, _sep, value = word.partition(":")
+    if kind == "a":
+        return assignment_status_label(value)
+    if kind == "i":
+        return incident_status_label(value)
+    return word
 
 
 # --------------------------------------------------------------------------- through the API
@@ -367,7 +388,9 @@ def test_api_refuses_impossible_transitions_with_409(
     assert early_close.status_code == 409
     message = early_close.json()["detail"]
     assert incident["number"] in message
-    assert "dispatched" in message and "handled" in message and "accepted" in message
+    assert incident_status_label("dispatched") in message
+    assert incident_status_label("handled") in message
+    assert incident_status_label("accepted") in message  # what may come next
 
     early_arrive = api.post(f"/api/v1/assignments/{aid}/arrive", headers=officer)
     assert early_arrive.status_code == 409
@@ -376,7 +399,7 @@ def test_api_refuses_impossible_transitions_with_409(
     assert api.post(f"/api/v1/assignments/{aid}/accept", headers=officer).status_code == 200
     twice = api.post(f"/api/v1/assignments/{aid}/accept", headers=officer)
     assert twice.status_code == 409
-    assert "accepted" in twice.json()["detail"]
+    assert assignment_status_label("accepted") in twice.json()["detail"]
 
     assert api.post(f"/api/v1/assignments/{aid}/arrive", headers=officer).status_code == 200
     closed = api.post(
@@ -388,7 +411,7 @@ def test_api_refuses_impossible_transitions_with_409(
         f"/api/v1/incidents/{iid}/close", json={"disposition": "settled"}, headers=officer
     )
     assert again.status_code == 409
-    assert "closed" in again.json()["detail"]
+    assert incident_status_label("closed") in again.json()["detail"]
 
     after = api.get(f"/api/v1/incidents/{iid}", headers=command).json()
     assert after["status"] == "closed" and after["disposition"] == "settled"
@@ -417,7 +440,7 @@ def test_api_received_call_closes_only_as_no_action_or_referred(
         headers=command,
     )
     assert refused.status_code == 409
-    assert "no action" in refused.json()["detail"]
+    assert disposition_label("no_action") in refused.json()["detail"]
 
     done = api.post(
         f"/api/v1/incidents/{incident['id']}/close",

@@ -26,8 +26,13 @@ from fengqiao.dispatch.models import (
 from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident, IncidentEvent, IncidentStatus
-from fengqiao.incidents.routing import SpeedModel, available_people, rank_by_eta
-from fengqiao.labels import incident_status_label, status_label
+from fengqiao.incidents.routing import (
+    RESPONDER_KINDS,
+    SpeedModel,
+    available_people,
+    rank_by_eta,
+)
+from fengqiao.labels import incident_status_label, kind_label, status_label
 from fengqiao.live import service as live
 from fengqiao.org.models import DutyStatus, Person, Station, Team
 
@@ -105,6 +110,12 @@ def dispatch_person(
             _("Incident {number} is already {status}; nobody can be dispatched to it.").format(
                 number=number_of(incident), status=incident_status_label(incident.status.value)
             )
+        )
+    if person.kind not in RESPONDER_KINDS:
+        raise InvalidInput(
+            _(
+                "{name} is a {kind}; only officers and auxiliaries are dispatched to incidents."
+            ).format(name=person.name, kind=kind_label(person.kind.value))
         )
     if person.duty_status is not DutyStatus.AVAILABLE:
         raise Conflict(
@@ -271,6 +282,7 @@ def answer_request(
     actor: Actor,
     request: ReinforcementRequest,
     person_ids: Sequence[int] | None = None,
+    speeds: SpeedModel | None = None,
 ) -> list[Assignment]:
     """A team answers: the chosen people (or its nearest available ones) set off."""
     if request.answer != "pending":
@@ -292,11 +304,13 @@ def answer_request(
             available_people(session, [station.id], team=Team.COMMUNITY),
             incident,
             station.kind,
-            SpeedModel(),
+            speeds or SpeedModel(),
         )
-        people = [p for p, _eta in ranked[: request.requested]]
+        people = [p for p, _eta in ranked]
     sent: list[Assignment] = []
-    for person in people[: request.requested]:
+    for person in people:
+        if len(sent) >= request.requested:
+            break
         try:
             sent.append(
                 dispatch_person(

@@ -189,7 +189,9 @@ def command_reinforcement(
         session, actor=principal.actor, incident=incident, per_team=per_team
     )
     for request_ in order.requests:
-        dispatch.answer_request(session, actor=principal.actor, request=request_)
+        dispatch.answer_request(
+            session, actor=principal.actor, request=request_, speeds=speed_model(request)
+        )
     session.flush()
     return command_queue(request, session, principal)
 

@@ -252,6 +252,8 @@ def route_incident(
             )
         )
         incident.needs_attention = True
+    elif not auto:
+        incident.needs_attention = True  # proposals wait for the command room
     if plan.alert:
         session.add(
             IncidentEvent(
@@ -376,6 +378,7 @@ def handle(
         )
     _transition(session, incident, IncidentStatus.HANDLED, actor=actor, note=note)
     incident.disposition = disposition
+    incident.needs_attention = False
     incident.disposition_note = note or None
     for assignment in dispatch.active_assignments(session, incident.id):
         dispatch.release(session, assignment, status=DutyStatus.AVAILABLE)

@@ -35,6 +35,7 @@ class EventBus:
         self._interval = interval_s
         self._queues: set[asyncio.Queue[Event]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self.last_id = 0
 
     def _read(self, after: int) -> list[Event]:
@@ -56,7 +57,7 @@ class EventBus:
         self.last_id = await asyncio.to_thread(self._head)
         next_prune = 0.0
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stop.is_set():
             if loop.time() >= next_prune:
                 next_prune = loop.time() + PRUNE_EVERY_S
                 try:
@@ -74,17 +75,21 @@ class EventBus:
                     with contextlib.suppress(asyncio.QueueFull):
                         queue.put_nowait(event)
             if not events:
-                await asyncio.sleep(self._interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self._interval)
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Let the loop finish its current read (a thread cannot be cancelled), then end."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stop.set()
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except TimeoutError:
+                self._task.cancel()
             self._task = None
 
     async def listen(self) -> AsyncIterator[Event]:
