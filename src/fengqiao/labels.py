@@ -119,7 +119,11 @@ def event_label(value: str) -> str:
     return _label(EVENT, value)
 
 
-REINFORCEMENT_ANSWER = {"pending": N_("Waiting"), "sent": N_("Sent"), "declined": N_("Declined")}
+REINFORCEMENT_ANSWER = {
+    "pending": N_("Waiting for the team"),
+    "sent": N_("Team sent people"),
+    "declined": N_("Team declined"),
+}
 
 
 def reinforcement_answer_label(value: str) -> str:
