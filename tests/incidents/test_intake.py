@@ -398,6 +398,11 @@ BAD_ROWS = [
     pytest.param({"lon": ""}, "lon/lat", id="missing-point"),
     pytest.param({"channel": "pigeon"}, "channel", id="bad-channel"),
     pytest.param({"disposition": "arrested"}, "disposition", id="bad-disposition"),
+    pytest.param(
+        {"disposition": "settled", "dispatched_at": "2026-03-01 20:16:00"},
+        "handled_at",
+        id="disposition-before-handling",
+    ),
     pytest.param({"responder_no": "NOPE-1"}, "responder_no", id="unknown-responder"),
     pytest.param({"key": "110-0001"}, "key", id="duplicate-key"),
 ]

@@ -167,10 +167,9 @@ def import_incidents(session: Session, path: Path, *, actor: Actor) -> ImportRep
         # A closed incident was handled, even when the file has no handled_at for it.
         if (times["handled"] or times["closed"]) and not p["disposition"]:
             bag.add(r.where, "disposition", _("is required once the incident is handled."))
-        if p["disposition"] and not (times["handled"] or times["closed"]):
+        valid_disposition = p["disposition"] in {d.value for d in Disposition}
+        if valid_disposition and not (times["handled"] or times["closed"]):
             bag.add(r.where, "handled_at", _("is required when a disposition is given."))
-        if times["closed"] and not times["handled"]:
-            bag.add(r.where, "handled_at", _("is required when closed_at is given."))
         if p["key"] in keys:
             bag.add(r.where, "key", _("duplicate key {key} in this file.").format(key=p["key"]))
         keys.add(p["key"])
