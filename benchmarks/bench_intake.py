@@ -228,13 +228,14 @@ class Calls:
 
 # --- probes: SQL by statement, the serialised part of each transaction --------------------
 
+LOCK_KIND = "SELECT pg_advisory_xact_lock (audit chain)"
 _TABLE = re.compile(r"^(INSERT INTO|UPDATE|DELETE FROM|SELECT .*? FROM)\s+(\w+)", re.S)
 
 
 def statement_kind(sql: str) -> str:
     sql = " ".join(sql.split())
     if "pg_advisory_xact_lock" in sql:
-        return "SELECT pg_advisory_xact_lock (audit chain)"
+        return LOCK_KIND
     match = _TABLE.match(sql)
     if match:
         verb = match.group(1).split()[0]
@@ -470,8 +471,14 @@ def profile_report(prof: cProfile.Profile, probe: Probe) -> list[str]:
     calls, total = cumulative("bench_intake.py", "intake_once")
     if not calls:
         return ["   (the profiled client finished no intake)"]
+    lock_kind = "BEGIN" if probe.lock_name.startswith("write") else LOCK_KIND
+    wait = probe.sql.get(lock_kind, [0, 0.0])[1]
+    sql = sum(secs for _n, secs in probe.sql.values()) - wait
+    per = 1000 / calls
     lines = [
-        f"   where one client's time goes: {calls} intakes, {total / calls * 1000:.1f} ms each"
+        f"   where one client's time goes: {calls} intakes, {total * per:.1f} ms each = "
+        f"{wait * per:.1f} waiting for the {probe.lock_name} + {sql * per:.1f} in the other "
+        f"statements + {(total - wait - sql) * per:.1f} in Python"
     ]
     lines.append(f"     {'stage':<36} {'ms/intake':>9} {'share':>6}")
     for label, suffix, name in STAGES:
