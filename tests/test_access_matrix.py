@@ -39,6 +39,12 @@ PAGES: dict[str, tuple[int, ...]] = {
     "/admin/users": (OK, NO, NO, NO, NO, NO, NO, NO),
     "/audit": (OK, NO, NO, NO, NO, NO, OK, NO),
     "/account/password": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/incidents/new": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/command": (OK, OK, OK, NO, NO, NO, NO, NO),
+    "/command/queue": (OK, OK, OK, NO, NO, NO, NO, NO),
+    "/command/roster": (OK, OK, OK, NO, NO, NO, NO, NO),
+    "/m": (NO, OK, OK, OK, OK, OK, NO, NO),
+    "/incidents/metrics": (OK, OK, OK, NO, NO, NO, OK, NO),
 }
 
 #                               admin chief command officer auxil case legal gridworker
@@ -52,6 +58,9 @@ API: dict[str, tuple[int, ...]] = {
     "/api/v1/audit": (OK, NO, NO, NO, NO, NO, OK, NO),
     "/api/v1/audit/verify": (OK, NO, NO, NO, NO, NO, OK, NO),
     "/api/v1/me": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/api/v1/incidents/open": (OK, OK, OK, OK, OK, OK, OK, OK),
+    "/api/v1/incidents/metrics": (OK, OK, OK, NO, NO, NO, OK, NO),
+    "/api/v1/me/assignments": (NO, OK, OK, OK, OK, OK, NO, NO),
 }
 
 
