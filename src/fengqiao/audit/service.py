@@ -123,8 +123,8 @@ def record(
         prev_hash=prev,
         hash=_chain_hash(prev, content),
     )
-    # No flush here: audit rows go out with the transaction's next flush, in one batch.
     session.add(row)
+    session.flush()
     session.info[_LAST_HASH_KEY] = row.hash
     return row
 
