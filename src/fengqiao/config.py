@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     speed_urban_kmh: float = Field(default=30.0, gt=0, le=200)
     speed_rural_kmh: float = Field(default=45.0, gt=0, le=200)
     road_factor: float = Field(default=1.3, ge=1.0, le=3.0)
+    live_keepalive_seconds: float = Field(default=15.0, gt=0, le=60)
     overdue_dispatch_minutes: int = Field(default=5, ge=1)
     overdue_arrival_minutes: int = Field(default=30, ge=1)
     sql_echo: bool = False

@@ -42,7 +42,8 @@ def _free_port() -> int:
 def app_process(url: str) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FENGQIAO_")}
-    env.update(FENGQIAO_DATABASE_URL=url, FENGQIAO_PORT=str(port))
+    env.update(FENGQIAO_DATABASE_URL=url, FENGQIAO_PORT=str(port),
+               FENGQIAO_LIVE_KEEPALIVE_SECONDS="0.3")
     proc = subprocess.Popen(
         [FENGQIAO, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -120,6 +121,11 @@ def test_event_reaches_a_stream_of_another_process(
         ) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "event: hello"
+            # A quiet spell: keep-alives flow and the subscription survives them.
+            keepalives = 0
+            while keepalives < 3:
+                if next(lines) == ": keep-alive":
+                    keepalives += 1
             created = httpx.post(
                 f"{first}/api/v1/incidents",
                 headers=headers | {"Idempotency-Key": "live-1"},

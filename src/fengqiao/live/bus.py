@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +92,12 @@ class EventBus:
                 self._task.cancel()
             self._task = None
 
-    async def listen(self) -> AsyncIterator[Event]:
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[Event]]:
+        """A queue that receives every event until the block ends."""
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
         self._queues.add(queue)
         try:
-            while True:
-                yield await queue.get()
+            yield queue
         finally:
             self._queues.discard(queue)

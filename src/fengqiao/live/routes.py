@@ -11,10 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.live.bus import Event, EventBus
-from fengqiao.web import CurrentPrincipal
+from fengqiao.web import CurrentPrincipal, settings_of
 
 router = APIRouter(tags=["live"])
-KEEPALIVE_S = 15.0
 
 
 def visible(event: Event, principal: Principal) -> bool:
@@ -34,20 +33,21 @@ def visible(event: Event, principal: Principal) -> bool:
 async def stream(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
     """``text/event-stream`` of incident, assignment, person and alert events in scope."""
     bus: EventBus = request.app.state.bus
+    keepalive = settings_of(request).live_keepalive_seconds
 
     async def events() -> AsyncIterator[str]:
-        yield f"event: hello\ndata: {json.dumps({'last_id': bus.last_id})}\n\n"
-        listener = bus.listen().__aiter__()
-        while not await request.is_disconnected():
-            try:
-                event = await asyncio.wait_for(listener.__anext__(), KEEPALIVE_S)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if visible(event, principal):
-                data = json.dumps(event.payload, ensure_ascii=False, default=str)
-                yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
-        await listener.aclose()  # type: ignore[attr-defined]  # an async generator
+        with bus.subscribe() as queue:
+            yield f"event: hello\ndata: {json.dumps({'last_id': bus.last_id})}\n\n"
+            while not await request.is_disconnected():
+                try:
+                    # Waiting on the queue itself: a timeout leaves the subscription intact.
+                    event = await asyncio.wait_for(queue.get(), keepalive)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if visible(event, principal):
+                    data = json.dumps(event.payload, ensure_ascii=False, default=str)
+                    yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
     return StreamingResponse(
         events(),
