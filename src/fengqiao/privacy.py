@@ -7,9 +7,11 @@ def mask_phone(phone: str | None) -> str:
     """``13812345678`` → ``138****5678``."""
     if not phone:
         return ""
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    if len(phone) >= 11:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    # Landlines and short numbers: at most the last quarter stays visible.
+    keep = len(phone) // 4
+    return "*" * (len(phone) - keep) + (phone[-keep:] if keep else "")
 
 
 def mask_id_number(number: str | None) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -18,6 +17,7 @@ from starlette.responses import HTMLResponse
 from fengqiao import i18n, labels
 from fengqiao.accounts import service as accounts
 from fengqiao.auth import Permission, Principal, build_principal, require
+from fengqiao.clock import CHINA_TZ
 from fengqiao.config import LANGUAGES, Settings
 from fengqiao.db import unit_of_work
 from fengqiao.errors import DomainError
@@ -94,9 +94,6 @@ def requires(permission: Permission) -> Any:
         return principal
 
     return Depends(_check)
-
-
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value: datetime | None) -> str:

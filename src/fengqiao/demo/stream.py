@@ -23,7 +23,7 @@ from fengqiao.db import unit_of_work, utcnow
 from fengqiao.dispatch import service as dispatch
 from fengqiao.dispatch.models import ACTIVE_ASSIGNMENT, Assignment, AssignmentStatus
 from fengqiao.incidents import service as incidents
-from fengqiao.incidents.models import Channel, Disposition, Incident
+from fengqiao.incidents.models import Channel, Disposition, Incident, IncidentStatus
 from fengqiao.incidents.schemas import IncidentIn
 from fengqiao.org.models import PoliceGrid
 
@@ -104,7 +104,12 @@ def _advance(session: Session, rnd: random.Random) -> None:
                 incidents.arrive(session, actor=STREAM_ACTOR, assignment=a)
             else:
                 dispatch.set_duty_status(session, person, person.duty_status)
-        elif a.arrived_at and now - a.arrived_at > timedelta(seconds=rnd.uniform(60, 240)):
+        elif (
+            a.status is AssignmentStatus.ARRIVED
+            and incident.status is IncidentStatus.ARRIVED  # a second unit: the first may close
+            and a.arrived_at
+            and now - a.arrived_at > timedelta(seconds=rnd.uniform(60, 240))
+        ):
             disposition = (
                 Disposition.DISPUTE
                 if incident.category.code.startswith("06") and rnd.random() < 0.3

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
+from fengqiao.clock import CHINA_TZ
 from fengqiao.db import utcnow
 from fengqiao.dispatch.models import (
     ACTIVE_ASSIGNMENT,
@@ -214,7 +215,7 @@ def redispatch(
 
 def number_of(incident: Incident) -> str:
     """The incident's display number, e.g. JQ20261122000123."""
-    return f"JQ{incident.received_at:%Y%m%d}{incident.id:06d}"
+    return f"JQ{incident.received_at.astimezone(CHINA_TZ):%Y%m%d}{incident.id:06d}"
 
 
 def get_assignment_or_raise(session: Session, assignment_id: int) -> Assignment:

@@ -6,7 +6,7 @@ rebuilt from the row's timestamps. No routing or dispatch happens for history.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
+from fengqiao.clock import CHINA_TZ
 from fengqiao.i18n import _
 from fengqiao.importfiles import (
     Collector,
@@ -39,7 +40,7 @@ from fengqiao.incidents.models import (
 from fengqiao.org import placement
 from fengqiao.org.models import Person
 
-CST = timezone(timedelta(hours=8))
+CST = CHINA_TZ
 HEADERS = {
     "导入键": "key",
     "接警时间": "received_at",

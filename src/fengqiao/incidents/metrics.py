@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
+from fengqiao.clock import CHINA_TZ
 from fengqiao.errors import InvalidInput
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident, IncidentCategory, IncidentStatus
@@ -43,7 +44,7 @@ from fengqiao.org.models import PoliceGrid, Station
 GroupBy = Literal["station", "grid", "category", "day", "week", "month"]
 GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
 PERIOD_GROUPS: frozenset[str] = frozenset({"day", "week", "month"})
-CST = timezone(timedelta(hours=8), "CST")
+CST = CHINA_TZ
 MAX_DAYS = 366  # longer periods would overlap the year before they are compared with
 EARLIEST = date(1971, 1, 1)  # so that the year before still starts after 1970
 LATEST = date(2999, 12, 31)

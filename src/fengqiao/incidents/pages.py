@@ -168,10 +168,8 @@ def command_dispatch(
 ) -> Response:
     incident = queries.get_or_raise(session, principal, incident_id)
     person = org.get_person_in_scope_or_raise(session, principal, person_id)
-    if dispatch.active_assignments(session, incident.id):
-        dispatch.redispatch(session, actor=principal.actor, incident=incident, person=person)
-    else:
-        dispatch.dispatch_person(session, actor=principal.actor, incident=incident, person=person)
+    # Adds a unit; withdrawing people is an explicit re-dispatch (API), never a side effect.
+    dispatch.dispatch_person(session, actor=principal.actor, incident=incident, person=person)
     session.flush()
     return command_queue(request, session, principal)
 

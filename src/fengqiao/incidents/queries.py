@@ -7,17 +7,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
-from fengqiao.auth import Principal
+from fengqiao.auth import Permission, Principal
 from fengqiao.db import utcnow
 from fengqiao.dispatch import service as dispatch
 from fengqiao.dispatch.models import (
     ACTIVE_ASSIGNMENT,
     Assignment,
+    AssignmentStatus,
     ReinforcementOrder,
     ReinforcementRequest,
 )
@@ -40,6 +41,8 @@ from fengqiao.incidents.schemas import (
 from fengqiao.org.models import Person, PoliceGrid, Station
 from fengqiao.privacy import mask_name, mask_phone
 
+_PRIORITY_RANK = case({"urgent": 0, "high": 1, "normal": 2}, value=Incident.priority, else_=3)
+ACTIVE_STATUSES = frozenset(AssignmentStatus(s) for s in ACTIVE_ASSIGNMENT)
 OPEN = (
     IncidentStatus.RECEIVED,
     IncidentStatus.DISPATCHED,
@@ -49,14 +52,26 @@ OPEN = (
 
 
 def _scoped(principal: Principal) -> Select[Incident]:
+    """Incidents of the principal's stations (and grids); unplaced ones only to those who
+    dispatch, who must place them; plus any incident the principal reported or is sent to."""
     query = select(Incident).options(joinedload(Incident.category))
-    if principal.station_ids is not None:
-        # Unplaced incidents belong to the command rooms of the stations in scope.
-        query = query.where(
-            or_(Incident.station_id.in_(principal.station_ids), Incident.station_id.is_(None))
+    own: list[ColumnElement[bool]] = [Incident.created_by == principal.user_id]
+    if principal.person_id is not None:
+        own.append(
+            Incident.id.in_(
+                select(Assignment.incident_id).where(
+                    Assignment.person_id == principal.person_id,
+                    Assignment.status.in_(ACTIVE_ASSIGNMENT),
+                )
+            )
         )
-    if principal.grid_ids is not None:
-        query = query.where(Incident.grid_id.in_(principal.grid_ids))
+    if principal.station_ids is not None:
+        area: ColumnElement[bool] = Incident.station_id.in_(principal.station_ids)
+        if principal.grid_ids is not None:
+            area = and_(area, Incident.grid_id.in_(principal.grid_ids))
+        if principal.can(Permission.DISPATCH):
+            area = or_(area, Incident.station_id.is_(None))
+        query = query.where(or_(area, *own))
     return query
 
 
@@ -150,7 +165,7 @@ def list_open(session: Session, principal: Principal, *, limit: int = 300) -> li
         session.scalars(
             _scoped(principal)
             .where(Incident.status.in_(OPEN))
-            .order_by(Incident.needs_attention.desc(), Incident.received_at)
+            .order_by(Incident.needs_attention.desc(), _PRIORITY_RANK, Incident.received_at)
             .limit(limit)
         ).unique()
     )
@@ -297,7 +312,7 @@ def own_assignment_or_raise(
     session: Session, principal: Principal, assignment_id: int
 ) -> Assignment:
     assignment = dispatch.get_assignment_or_raise(session, assignment_id)
-    if assignment.person_id != principal.person_id:
+    if assignment.person_id != principal.person_id or assignment.status not in ACTIVE_STATUSES:
         raise NotFound(_("No assignment {id} of yours.").format(id=assignment_id))
     return assignment
 
@@ -346,3 +361,19 @@ def reinforcements(session: Session, incident_id: int) -> list[ReinforcementOut]
         )
         for r, ordered_at, name in rows
     ]
+
+
+def is_sent_to(session: Session, principal: Principal, incident_id: int) -> bool:
+    """Whether the principal's person has an active assignment on the incident."""
+    if principal.person_id is None:
+        return False
+    return (
+        session.scalar(
+            select(Assignment.id).where(
+                Assignment.incident_id == incident_id,
+                Assignment.person_id == principal.person_id,
+                Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            )
+        )
+        is not None
+    )

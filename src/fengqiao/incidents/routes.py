@@ -8,6 +8,8 @@ from fastapi import APIRouter, Header, Request, Response
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.dispatch import service as dispatch
+from fengqiao.errors import Forbidden
+from fengqiao.i18n import _
 from fengqiao.incidents import queries
 from fengqiao.incidents import service as incidents
 from fengqiao.incidents.routing import SpeedModel
@@ -116,6 +118,10 @@ def close_incident(
     """Record the disposition and close (from arrived; or from received for no-action and
     referred calls). Impossible transitions are refused with 409."""
     incident = queries.get_or_raise(session, principal, incident_id)
+    if not principal.can(Permission.DISPATCH) and not queries.is_sent_to(
+        session, principal, incident_id
+    ):
+        raise Forbidden(_("Only the command room or someone sent to the incident can close it."))
     incidents.finish(
         session,
         actor=principal.actor,

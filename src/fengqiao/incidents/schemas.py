@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from fengqiao.incidents.models import Channel, Disposition, Priority
 
@@ -19,7 +19,7 @@ class IncidentIn(BaseModel):
     reporter_phone: str | None = Field(default=None, max_length=20, pattern=r"^[0-9+\-]{3,20}$")
     lon: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
-    received_at: datetime | None = None
+    received_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _point_or_address(self) -> IncidentIn:
@@ -27,6 +27,10 @@ class IncidentIn(BaseModel):
             raise ValueError("give both lon and lat, or neither")
         if self.lon is None and not self.address:
             raise ValueError("give a location: lon and lat, or an address")
+        if self.received_at is not None and self.received_at > datetime.now(UTC) + timedelta(
+            minutes=5
+        ):
+            raise ValueError("received_at lies in the future")
         return self
 
 

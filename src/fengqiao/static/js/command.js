@@ -19,7 +19,7 @@
       if (incidents[i.id]) { incidentLayer.removeLayer(incidents[i.id]); delete incidents[i.id]; }
       if (!open || i.lon == null) { el.dataset.incidentCount = String(Object.keys(incidents).length); return; }
       var m = L.circleMarker([i.lat, i.lon], { radius: 9, color: "#000", weight: 1, fillColor: PRIORITY_COLOUR[i.priority] || "#1c4e80", fillOpacity: 0.9 });
-      m.bindTooltip(String(i.number || i.id) + " · " + (i.category_name || i.category || ""));
+      m.bindTooltip(document.createTextNode(String(i.number || i.id) + " · " + (i.category_name || i.category || "")));
       m.on("click", function () { window.location.href = "/incidents/" + i.id; });
       m.addTo(incidentLayer);
       var p = m.getElement && m.getElement();
@@ -32,7 +32,7 @@
       var colour = STATUS_COLOUR[p.status || p.duty_status] || "#555";
       if (people[p.id]) { people[p.id].setLatLng([p.lat, p.lon]); people[p.id].setStyle({ fillColor: colour }); return; }
       var m = L.circleMarker([p.lat, p.lon], { radius: 5, color: "#fff", weight: 1, fillColor: colour, fillOpacity: 1 });
-      m.bindTooltip(p.name);
+      m.bindTooltip(document.createTextNode(p.name));
       m.addTo(peopleLayer);
       var e = m.getElement && m.getElement();
       if (e) { e.setAttribute("data-person-id", p.id); e.classList.add("person-marker"); }
@@ -80,5 +80,15 @@
       source.onerror = function () { state.dataset.live = "retrying"; state.querySelector("span").textContent = "…"; };
     }
   }
+  // A refused dispatch (409, 422) is shown, not swallowed.
+  document.addEventListener("htmx:responseError", function (e) {
+    var box = document.getElementById("alerts"), text = e.detail.xhr.responseText;
+    try { text = JSON.parse(text).detail; } catch (err) { /* plain text */ }
+    if (!box) return;
+    var div = document.createElement("div");
+    div.className = "alert"; div.setAttribute("role", "alert"); div.textContent = "⚠ " + text;
+    box.prepend(div);
+    setTimeout(function () { div.remove(); }, 15000);
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

@@ -21,7 +21,7 @@
             return { color: "#1c4e80", weight: 1, fillColor: colour(f.properties.population), fillOpacity: 0.7 };
           },
           onEachFeature: function (f, lyr) {
-            lyr.bindTooltip(f.properties.name + " · " + f.properties.population.toLocaleString(), { sticky: true });
+            lyr.bindTooltip(document.createTextNode(f.properties.name + " · " + f.properties.population.toLocaleString()), { sticky: true });
             lyr.on("click", function () {
               if (selected) layer.resetStyle(selected);
               selected = lyr;

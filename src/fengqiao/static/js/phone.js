@@ -5,7 +5,9 @@
     var el = document.getElementById("phone");
     if (!el) return;
     var source = new EventSource(el.dataset.stream);
-    source.addEventListener("assignment", function () { window.location.reload(); });
+    source.addEventListener("assignment", function (e) {
+      if (String(JSON.parse(e.data).person) === el.dataset.person) window.location.reload();
+    });
     source.addEventListener("hello", function () { el.dataset.live = "on"; });
     if (navigator.geolocation && window.isSecureContext) {
       navigator.geolocation.watchPosition(function (pos) {
