@@ -69,7 +69,7 @@ def _scoped(principal: Principal) -> Select[Incident]:
         area: ColumnElement[bool] = Incident.station_id.in_(principal.station_ids)
         if principal.grid_ids is not None:
             area = and_(area, Incident.grid_id.in_(principal.grid_ids))
-        if principal.can(Permission.DISPATCH):
+        elif principal.can(Permission.DISPATCH):
             area = or_(area, Incident.station_id.is_(None))
         query = query.where(or_(area, *own))
     return query

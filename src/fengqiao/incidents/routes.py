@@ -12,6 +12,7 @@ from fengqiao.errors import Forbidden
 from fengqiao.i18n import _
 from fengqiao.incidents import queries
 from fengqiao.incidents import service as incidents
+from fengqiao.incidents.models import IncidentStatus
 from fengqiao.incidents.routing import SpeedModel
 from fengqiao.incidents.schemas import (
     AssignmentOut,
@@ -118,8 +119,11 @@ def close_incident(
     """Record the disposition and close (from arrived; or from received for no-action and
     referred calls). Impossible transitions are refused with 409."""
     incident = queries.get_or_raise(session, principal, incident_id)
-    if not principal.can(Permission.DISPATCH) and not queries.is_sent_to(
-        session, principal, incident_id
+    still_open = incident.status not in (IncidentStatus.HANDLED, IncidentStatus.CLOSED)
+    if (
+        still_open
+        and not principal.can(Permission.DISPATCH)
+        and not queries.is_sent_to(session, principal, incident_id)
     ):
         raise Forbidden(_("Only the command room or someone sent to the incident can close it."))
     incidents.finish(
