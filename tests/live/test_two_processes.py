@@ -42,8 +42,9 @@ def _free_port() -> int:
 def app_process(url: str) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FENGQIAO_")}
-    env.update(FENGQIAO_DATABASE_URL=url, FENGQIAO_PORT=str(port),
-               FENGQIAO_LIVE_KEEPALIVE_SECONDS="0.3")
+    env.update(
+        FENGQIAO_DATABASE_URL=url, FENGQIAO_PORT=str(port), FENGQIAO_LIVE_KEEPALIVE_SECONDS="0.3"
+    )
     proc = subprocess.Popen(
         [FENGQIAO, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

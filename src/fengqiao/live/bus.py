@@ -18,6 +18,7 @@ from fengqiao.live import service as live
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 600.0
+LOOKBACK_IDS = 200
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class EventBus:
         self._queues: set[asyncio.Queue[Event]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._delivered: set[int] = set()
+        self._floor = 0
         self.last_id = 0
 
     def _read(self, after: int) -> list[Event]:
@@ -55,6 +58,7 @@ class EventBus:
 
     async def _run(self) -> None:
         self.last_id = await asyncio.to_thread(self._head)
+        self._floor = self.last_id  # nothing from before this process started
         next_prune = 0.0
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
@@ -65,16 +69,23 @@ class EventBus:
                 except Exception:  # pruning is housekeeping; live updates go on without it
                     log.exception("pruning live events failed")
             try:
-                events = await asyncio.to_thread(self._read, self.last_id)
+                # Ids come from a sequence, not in commit order: a transaction holding a
+                # lower id may commit after a higher one was read. Re-read a window
+                # behind the newest id and deliver each event once.
+                events = await asyncio.to_thread(self._read, max(self.last_id - LOOKBACK_IDS, 0))
             except Exception:  # a database hiccup must not kill live updates for good
                 log.exception("reading live events failed")
                 events = []
-            for event in events:
-                self.last_id = event.id
+            fresh = [e for e in events if e.id > self._floor and e.id not in self._delivered]
+            for event in fresh:
+                self._delivered.add(event.id)
+                self.last_id = max(self.last_id, event.id)
                 for queue in list(self._queues):
                     with contextlib.suppress(asyncio.QueueFull):
                         queue.put_nowait(event)
-            if not events:
+            self._floor = max(self._floor, self.last_id - LOOKBACK_IDS)
+            self._delivered = {i for i in self._delivered if i > self._floor}
+            if not fresh:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self._interval)
 
