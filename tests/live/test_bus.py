@@ -26,14 +26,16 @@ def test_late_commit_of_a_lower_id_is_delivered_once(
         got: list[Event] = []
         with bus.subscribe() as queue:
             bus.start()
-            await asyncio.sleep(0.3)
+            while bus.last_id < 5:  # started: the head is read
+                await asyncio.sleep(0.05)
             await asyncio.to_thread(_insert, session_factory, 20)
-            await asyncio.sleep(0.3)
+            got.append(await asyncio.wait_for(queue.get(), 10))
             # A transaction that took id 12 before id 20 commits only now.
             await asyncio.to_thread(_insert, session_factory, 12)
-            await asyncio.sleep(0.3)
+            got.append(await asyncio.wait_for(queue.get(), 10))
             await asyncio.to_thread(_insert, session_factory, 21)
-            await asyncio.sleep(0.3)
+            got.append(await asyncio.wait_for(queue.get(), 10))
+            await asyncio.sleep(0.3)  # several more polls: nothing is delivered twice
             await bus.stop()
             while not queue.empty():
                 got.append(queue.get_nowait())
