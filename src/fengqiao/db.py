@@ -9,7 +9,16 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import DateTime, Engine, LargeBinary, MetaData, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    LargeBinary,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -115,3 +124,27 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_for_update(session: Session, *objects: object) -> None:
+    """Re-read rows with SELECT … FOR UPDATE on PostgreSQL, so that concurrent changes of
+    the same incident or assignment queue instead of overwriting each other. SQLite's
+    BEGIN IMMEDIATE (above) already serialises writers."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.flush()  # a refresh would drop unflushed changes
+    for obj in objects:
+        mapper = inspect(obj).mapper
+        table = mapper.local_table
+        key = {
+            col.name: getattr(obj, attr.key)
+            for attr in mapper.column_attrs
+            for col in attr.columns
+            if col.primary_key
+        }
+        session.execute(
+            select(*table.primary_key.columns)
+            .where(*(table.c[name] == value for name, value in key.items()))
+            .with_for_update()
+        )
+        session.refresh(obj)  # now that the row is ours, read what others committed

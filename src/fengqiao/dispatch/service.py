@@ -16,7 +16,7 @@ from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
 from fengqiao.clock import CHINA_TZ
-from fengqiao.db import utcnow
+from fengqiao.db import lock_for_update, utcnow
 from fengqiao.dispatch.models import (
     ACTIVE_ASSIGNMENT,
     Assignment,
@@ -197,6 +197,7 @@ def redispatch(
     session: Session, *, actor: Actor, incident: Incident, person: Person, note: str = ""
 ) -> Assignment:
     """Withdraw whoever is on the way (not yet arrived) and send ``person`` instead."""
+    lock_for_update(session, incident)
     for current in active_assignments(session, incident.id):
         if current.status is not AssignmentStatus.ARRIVED:
             release(session, current, status=DutyStatus.AVAILABLE)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
-from fengqiao.db import utcnow
+from fengqiao.db import lock_for_update, utcnow
 from fengqiao.dispatch import service as dispatch
 from fengqiao.dispatch.models import Assignment, AssignmentStatus, ReinforcementRequest
 from fengqiao.disputes.models import Dispute
@@ -323,14 +323,15 @@ def _transition(
 
 def accept(session: Session, *, actor: Actor, assignment: Assignment) -> None:
     """The dispatched person accepts; the incident is accepted with its first acceptance."""
+    incident = session.get(Incident, assignment.incident_id)
+    assert incident is not None
+    lock_for_update(session, incident, assignment)
     if assignment.status is not AssignmentStatus.DISPATCHED:
         raise Conflict(
             _("This assignment is {status}; only a dispatched one can be accepted.").format(
                 status=assignment_status_label(assignment.status.value)
             )
         )
-    incident = session.get(Incident, assignment.incident_id)
-    assert incident is not None
     if incident.status is IncidentStatus.DISPATCHED:
         _transition(
             session, incident, IncidentStatus.ACCEPTED, actor=actor, person_id=assignment.person_id
@@ -340,14 +341,15 @@ def accept(session: Session, *, actor: Actor, assignment: Assignment) -> None:
 
 
 def arrive(session: Session, *, actor: Actor, assignment: Assignment) -> None:
+    incident = session.get(Incident, assignment.incident_id)
+    assert incident is not None
+    lock_for_update(session, incident, assignment)
     if assignment.status is not AssignmentStatus.ACCEPTED:
         raise Conflict(
             _("This assignment is {status}; accept it before arriving.").format(
                 status=assignment_status_label(assignment.status.value)
             )
         )
-    incident = session.get(Incident, assignment.incident_id)
-    assert incident is not None
     if incident.status is IncidentStatus.ACCEPTED:
         _transition(
             session, incident, IncidentStatus.ARRIVED, actor=actor, person_id=assignment.person_id
@@ -365,6 +367,7 @@ def handle(
     session: Session, *, actor: Actor, incident: Incident, disposition: Disposition, note: str = ""
 ) -> None:
     """Record how the incident was dealt with; a conversion creates the linked record."""
+    lock_for_update(session, incident)
     if incident.status is IncidentStatus.RECEIVED and disposition not in NO_SCENE_DISPOSITIONS:
         raise Conflict(
             _(
