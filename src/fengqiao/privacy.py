@@ -14,15 +14,6 @@ def mask_phone(phone: str | None) -> str:
     return "*" * (len(phone) - keep) + (phone[-keep:] if keep else "")
 
 
-def mask_id_number(number: str | None) -> str:
-    """An identity-card number keeps its first 6 and last 4 characters."""
-    if not number:
-        return ""
-    if len(number) <= 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
 def mask_name(name: str | None) -> str:
     """``张三丰`` → ``张**``: the family name stays, the given name is hidden."""
     if not name:

@@ -48,14 +48,6 @@ def active_assignments(session: Session, incident_id: int) -> list[Assignment]:
     )
 
 
-def active_assignment_of(session: Session, person_id: int) -> Assignment | None:
-    return session.scalar(
-        select(Assignment).where(
-            Assignment.person_id == person_id, Assignment.status.in_(ACTIVE_ASSIGNMENT)
-        )
-    )
-
-
 def set_duty_status(session: Session, person: Person, status: DutyStatus) -> None:
     person.duty_status = status
     person.status_changed_at = utcnow()
@@ -77,6 +69,7 @@ def set_duty_status(session: Session, person: Person, status: DutyStatus) -> Non
 def _incident_payload(incident: Incident) -> dict[str, object]:
     return {
         "id": incident.id,
+        "number": number_of(incident),
         "status": incident.status.value,
         "lon": incident.lon,
         "lat": incident.lat,
@@ -325,3 +318,13 @@ def answer_request(
     request.answer = "sent" if sent else "declined"
     request.answered_at = utcnow()
     return sent
+
+
+def order_and_send_reinforcement(
+    session: Session, *, actor: Actor, incident: Incident, per_team: int, speeds: SpeedModel
+) -> ReinforcementOrder:
+    """The command room's one-click order: every other team sends its nearest available people."""
+    order = order_reinforcement(session, actor=actor, incident=incident, per_team=per_team)
+    for request in order.requests:
+        answer_request(session, actor=actor, request=request, speeds=speeds)
+    return order

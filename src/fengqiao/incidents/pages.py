@@ -183,13 +183,13 @@ def command_reinforcement(
     per_team: Annotated[int, Form()],
 ) -> Response:
     incident = queries.get_or_raise(session, principal, incident_id)
-    order = dispatch.order_reinforcement(
-        session, actor=principal.actor, incident=incident, per_team=per_team
+    dispatch.order_and_send_reinforcement(
+        session,
+        actor=principal.actor,
+        incident=incident,
+        per_team=per_team,
+        speeds=speed_model(request),
     )
-    for request_ in order.requests:
-        dispatch.answer_request(
-            session, actor=principal.actor, request=request_, speeds=speed_model(request)
-        )
     session.flush()
     return command_queue(request, session, principal)
 

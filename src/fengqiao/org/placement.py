@@ -89,10 +89,6 @@ def invalidate() -> None:
         _cache.clear()
 
 
-def location_index(session: Session) -> LocationIndex:
-    return _entry(session).index
-
-
 def place_point(session: Session, lon: float, lat: float) -> Placement | None:
     entry = _entry(session)
     grid_id = entry.index.locate(lon, lat)

@@ -64,7 +64,7 @@
       source.addEventListener("hello", function () { state.dataset.live = "on"; state.querySelector("span").textContent = "●"; });
       source.addEventListener("incident", function (e) {
         var i = JSON.parse(e.data);
-        getJSON("/api/v1/incidents/" + i.id).then(showIncident).catch(function () {});
+        showIncident(i);  // the event carries what the map needs: no extra request per screen
         refreshPanels();
       });
       ["person", "position"].forEach(function (kind) {
