@@ -36,6 +36,7 @@ check: $(BIN)/fengqiao
 
 bench: $(BIN)/fengqiao
 	./scripts/ensure-test-services.sh
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## Re-extract messages and update the catalogues (translate, then `make messages` again to compile)
