@@ -85,16 +85,26 @@ def db_downgrade(
 def import_file(
     kind: Annotated[
         str,
-        typer.Argument(help="stations | districts | grids | civil-grids | personnel | incidents"),
+        typer.Argument(
+            help="stations | districts | grids | civil-grids | personnel | incidents | units | barriers"
+        ),
     ],
-    path: Annotated[Path, typer.Argument(help="GeoJSON, CSV or .xlsx file 导入文件")],
+    path: Annotated[
+        Path, typer.Argument(help="GeoJSON, Shapefile (.shp/.zip), CSV or .xlsx file 导入文件")
+    ],
 ) -> None:
     """Import one file, all or nothing; importing it again changes nothing. 导入数据（全部或全不）。"""
     from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+    from fengqiao.grids.importing import import_barriers, import_units
     from fengqiao.incidents.importing import import_incidents
     from fengqiao.org.importing import IMPORTERS
 
-    importers = {**IMPORTERS, "incidents": import_incidents}
+    importers = {
+        **IMPORTERS,
+        "incidents": import_incidents,
+        "units": import_units,
+        "barriers": import_barriers,
+    }
     settings = _settings()
     if kind not in importers:
         raise _fail(

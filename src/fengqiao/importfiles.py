@@ -10,7 +10,8 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,126 @@ class Collector:
             raise ImportRejected(self.problems)
 
 
-def read_features(path: Path, bag: Collector, *, geometry_required: bool) -> list[Row]:
+GeometryCheck = Callable[[BaseGeometry], "str | None"]
+
+
+def line_problem(geom: BaseGeometry) -> str | None:
+    """Why ``geom`` cannot be a barrier line, or None when it can."""
+    if geom.geom_type not in ("LineString", "MultiLineString"):
+        return _("is a {kind}; a barrier must be a LineString or MultiLineString.").format(
+            kind=geom.geom_type
+        )
+    if geom.is_empty:
+        return _("is empty.")
+    min_x, min_y, max_x, max_y = geom.bounds
+    if not (-180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
+        return _(
+            "coordinates are not WGS-84 degrees (longitude, latitude); reproject the file "
+            "to EPSG:4326."
+        )
+    return None
+
+
+def _geometry(bag: Collector, where: str, raw: Any, check: GeometryCheck) -> BaseGeometry | None:
+    try:
+        geom = shape(raw) if not isinstance(raw, BaseGeometry) else raw
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError) as exc:
+        bag.add(where, "geometry", _("malformed ({error}).").format(error=exc))
+        return None
+    problem = check(geom)
+    if problem:
+        bag.add(where, "geometry", problem)
+        return None
+    return geom
+
+
+def read_areas(
+    path: Path,
+    bag: Collector,
+    *,
+    headers: dict[str, str],
+    check: GeometryCheck = polygon_problem,
+) -> list[Row]:
+    """Rows with geometry from GeoJSON, an ESRI Shapefile (.shp, or a .zip holding one) or
+    CSV/Excel with a ``wkt`` column; a row without a usable geometry is reported."""
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        rows = read_features(path, bag, geometry_required=True, check=check)
+    elif suffix in (".shp", ".zip"):
+        rows = _read_shapefile(path, bag, check)
+    else:
+        rows = read_table(path, bag, headers={**headers, "几何": "wkt", "geometry": "wkt"})
+        for row in rows:
+            text = str(row.values.get("wkt") or "").strip()
+            if not text:
+                bag.add(row.where, "wkt", _("is required: the shape as WKT, e.g. POLYGON((...))."))
+                continue
+            try:
+                parsed = shapely.from_wkt(text)
+            except shapely.errors.ShapelyError as exc:
+                bag.add(row.where, "wkt", _("is not valid WKT ({error}).").format(error=exc))
+                continue
+            row.geometry = _geometry(bag, row.where, parsed, check)
+    for row in rows:
+        row.values = {headers.get(k, k.lower()): v for k, v in row.values.items()}
+    if not rows and not bag.problems:
+        bag.add(_("the file"), "-", _("is empty; nothing to import."))
+    return rows
+
+
+def _read_shapefile(path: Path, bag: Collector, check: GeometryCheck) -> list[Row]:
+    import shapefile  # pyshp
+
+    try:
+        if path.suffix.lower() == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+                if len(names) != 1:
+                    bag.add(
+                        _("the file"),
+                        "-",
+                        _("the .zip must hold exactly one .shp (found {n}).").format(n=len(names)),
+                    )
+                    bag.raise_if_any()
+        reader = shapefile.Reader(str(path), encoding=_dbf_encoding(path))
+        with reader:
+            fields = [f[0] for f in reader.fields[1:]]
+            rows = []
+            for i, item in enumerate(reader.iterShapeRecords(), start=1):
+                shp, record = item.shape, item.record
+                values = dict(zip(fields, list(record or []), strict=False))
+                code = values.get("code") or values.get("CODE") or values.get("编码")
+                where = _("record {i}").format(i=i) + (f" ({code})" if code else "")
+                geom = None
+                if shp is None or shp.shapeType == shapefile.NULL:
+                    bag.add(where, "geometry", _("missing; every area needs its polygon."))
+                else:
+                    geom = _geometry(bag, where, shp.__geo_interface__, check)
+                rows.append(Row(where=where, values=values, geometry=geom))
+            return rows
+    except (shapefile.ShapefileException, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        bag.add(_("the file"), "-", _("cannot be read as a Shapefile ({error}).").format(error=exc))
+        bag.raise_if_any()
+    return []
+
+
+def _dbf_encoding(path: Path) -> str:
+    """The attribute encoding named by a .cpg beside the file, else UTF-8 (GBK if that fails)."""
+    cpg = path.with_suffix(".cpg")
+    if cpg.exists():
+        name = cpg.read_text(encoding="ascii", errors="ignore").strip() or "utf-8"
+        return {"936": "gbk", "65001": "utf-8"}.get(name, name)
+    if path.suffix.lower() == ".shp" and path.with_suffix(".dbf").exists():
+        try:
+            path.with_suffix(".dbf").read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            return "gbk"
+    return "utf-8"
+
+
+def read_features(
+    path: Path, bag: Collector, *, geometry_required: bool, check: GeometryCheck = polygon_problem
+) -> list[Row]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -124,21 +244,7 @@ def read_features(path: Path, bag: Collector, *, geometry_required: bool) -> lis
             if geometry_required:
                 bag.add(where, "geometry", _("missing; every area needs its polygon."))
         else:
-            try:
-                geom = shape(raw)
-            except (
-                ValueError,
-                TypeError,
-                AttributeError,
-                KeyError,
-                shapely.errors.ShapelyError,
-            ) as exc:
-                bag.add(where, "geometry", _("malformed ({error}).").format(error=exc))
-            else:
-                problem = polygon_problem(geom)
-                if problem:
-                    bag.add(where, "geometry", problem)
-                    geom = None
+            geom = _geometry(bag, where, raw, check)
         rows.append(Row(where=where, values=props, geometry=geom))
     if not rows and not bag.problems:
         bag.add(_("the file"), "features", _("is empty; nothing to import."))

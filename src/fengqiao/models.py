@@ -5,6 +5,7 @@ from fengqiao.audit import models as audit_models
 from fengqiao.db import Base
 from fengqiao.dispatch import models as dispatch_models
 from fengqiao.disputes import models as disputes_models
+from fengqiao.grids import models as grids_models
 from fengqiao.incidents import models as incidents_models
 from fengqiao.live import models as live_models
 from fengqiao.org import models as org_models
@@ -15,6 +16,7 @@ __all__ = [
     "audit_models",
     "dispatch_models",
     "disputes_models",
+    "grids_models",
     "incidents_models",
     "live_models",
     "metadata",

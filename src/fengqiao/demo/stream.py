@@ -47,7 +47,7 @@ CALL_EVERY_SECONDS = (25.0, 60.0)
 
 
 def _new_call(session: Session, rnd: random.Random) -> None:
-    grids = list(session.scalars(select(PoliceGrid)))
+    grids = list(session.scalars(select(PoliceGrid).where(PoliceGrid.active())))
     if not grids:
         return
     grid = rnd.choices(

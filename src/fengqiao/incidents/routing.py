@@ -150,6 +150,7 @@ def _district_people(session: Session, district_id: int) -> list[Person]:
             .join(PoliceGrid, PoliceGrid.id == GridAssignment.grid_id)
             .where(
                 PoliceGrid.district_id == district_id,
+                PoliceGrid.active(),
                 Person.duty_status == DutyStatus.AVAILABLE,
                 Person.kind.in_(RESPONDER_KINDS),
             )

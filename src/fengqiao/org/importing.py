@@ -88,7 +88,10 @@ def _lookup(session: Session, model: Any, codes: Iterable[str]) -> dict[str, Any
     codes = {c for c in codes if c}
     if not codes:
         return {}
-    return {o.code: o for o in session.scalars(select(model).where(model.code.in_(codes)))}
+    query = select(model).where(model.code.in_(codes))
+    if model is PoliceGrid:
+        query = query.where(PoliceGrid.active())
+    return {o.code: o for o in session.scalars(query)}
 
 
 # --- upserting -----------------------------------------------------------------------
@@ -313,7 +316,9 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
     for dcode, items in by_district.items():
         stored = session.scalars(
             select(PoliceGrid).where(
-                PoliceGrid.district_id == districts[dcode].id, PoliceGrid.code.not_in(codes)
+                PoliceGrid.district_id == districts[dcode].id,
+                PoliceGrid.code.not_in(codes),
+                PoliceGrid.active(),
             )
         )
         items = items + [

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fengqiao.db import Base, Geometry, UTCDateTime, utcnow
@@ -91,9 +101,22 @@ class PoliceDistrict(Base):
 
 
 class PoliceGrid(Base):
+    """A police grid. Publishing a new layout retires changed rows (``retired_at``) instead
+    of editing them, so past incidents keep the grid they had; codes are unique among
+    active grids."""
+
     __tablename__ = "police_grid"
+    __table_args__ = (
+        Index(
+            "uq_police_grid_active_code",
+            "code",
+            unique=True,
+            sqlite_where=text("retired_at IS NULL"),
+            postgresql_where=text("retired_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
     name: Mapped[str] = mapped_column(String(100))
     district_id: Mapped[int] = mapped_column(ForeignKey("police_district.id"), index=True)
     kind: Mapped[AreaKind] = mapped_column(enum_column(AreaKind))
@@ -105,8 +128,16 @@ class PoliceGrid(Base):
     min_lat: Mapped[float] = mapped_column(Float)
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("grid_plan.id"))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     district: Mapped[PoliceDistrict] = relationship()
+
+    @classmethod
+    def active(cls) -> ColumnElement[bool]:
+        """The condition for grids of the current layout."""
+        return cls.retired_at.is_(None)
 
 
 class CivilGrid(Base):

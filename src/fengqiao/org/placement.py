@@ -50,7 +50,7 @@ def _token(session: Session) -> tuple[object, ...]:
                 PoliceGrid.min_lon + PoliceGrid.min_lat + PoliceGrid.max_lon + PoliceGrid.max_lat
             ),
             func.sum(PoliceGrid.district_id),
-        )
+        ).where(PoliceGrid.active())
     ).one()
     return tuple(round(v, 9) if isinstance(v, float) else v for v in row)
 
@@ -61,6 +61,7 @@ def _build(session: Session, token: tuple[object, ...]) -> _Entry:
             PoliceGrid.id, PoliceGrid.geometry, PoliceGrid.district_id, PoliceDistrict.station_id
         )
         .join(PoliceDistrict, PoliceDistrict.id == PoliceGrid.district_id)
+        .where(PoliceGrid.active())
         .order_by(PoliceGrid.id)
     ).all()
     index = LocationIndex([r[0] for r in rows], [r[1] for r in rows])

@@ -34,6 +34,7 @@ def _scoped_grids(principal: Principal) -> Select[PoliceGrid]:
         select(PoliceGrid)
         .join(PoliceGrid.district)
         .options(joinedload(PoliceGrid.district).joinedload(PoliceDistrict.station))
+        .where(PoliceGrid.active())
         .order_by(PoliceGrid.code)
     )
     if principal.station_ids is not None:
@@ -195,7 +196,9 @@ def list_stations(session: Session, principal: Principal) -> list[StationOut]:
             func.coalesce(func.sum(PoliceGrid.population), 0),
         )
         .outerjoin(PoliceDistrict, PoliceDistrict.station_id == Station.id)
-        .outerjoin(PoliceGrid, PoliceGrid.district_id == PoliceDistrict.id)
+        .outerjoin(
+            PoliceGrid, (PoliceGrid.district_id == PoliceDistrict.id) & PoliceGrid.active()
+        )
         .options(joinedload(Station.joint_station))
         .group_by(Station.id)
         .order_by(Station.code)

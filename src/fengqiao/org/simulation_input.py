@@ -37,6 +37,7 @@ def simulation_area(session: Session) -> SimulationArea:
         select(PoliceGrid.code, PoliceGrid.population, PoliceGrid.geometry, Station.code)
         .join(PoliceDistrict, PoliceDistrict.id == PoliceGrid.district_id)
         .join(Station, Station.id == PoliceDistrict.station_id)
+        .where(PoliceGrid.active())
         .order_by(PoliceGrid.code)
     ).all()
     if not rows:
