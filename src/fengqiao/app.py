@@ -26,6 +26,8 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.errors import DomainError, Forbidden
+from fengqiao.grids import pages as grid_pages
+from fengqiao.grids import routes as grid_routes
 from fengqiao.incidents import metrics_routes
 from fengqiao.incidents import pages as incident_pages
 from fengqiao.incidents import routes as incident_routes
@@ -168,8 +170,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_routes.router)  # first: /incidents/{incident_id} would take it
-    for module in (account_routes, org_routes, audit_routes, incident_routes, live_routes):
+    # Grid planning first: /grids/coverage would otherwise match /grids/{grid_id}.
+    for module in (
+        grid_routes,
+        account_routes,
+        org_routes,
+        audit_routes,
+        incident_routes,
+        live_routes,
+    ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (account_pages, org_pages, audit_pages, incident_pages):
+    for module in (grid_pages, account_pages, org_pages, audit_pages, incident_pages):
         app.include_router(module.router)
     return app

@@ -33,6 +33,9 @@ class Permission(enum.StrEnum):
     RESPOND = "respond"
     VIEW_METRICS = "view_metrics"
     MANAGE_ROUTING = "manage_routing"
+    PLAN_GRIDS = "plan_grids"
+    MANAGE_STAFFING = "manage_staffing"
+    VIEW_COVERAGE = "view_coverage"
 
 
 _ALL = frozenset(Role)
@@ -58,7 +61,15 @@ POLICY: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.LEGAL_SUPERVISOR}
     ),
     Permission.MANAGE_ROUTING: frozenset({Role.ADMIN, Role.STATION_CHIEF}),
+    Permission.PLAN_GRIDS: frozenset({Role.ADMIN, Role.STATION_CHIEF}),
+    Permission.MANAGE_STAFFING: frozenset({Role.ADMIN, Role.STATION_CHIEF}),
+    Permission.VIEW_COVERAGE: frozenset(
+        {Role.ADMIN, Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.LEGAL_SUPERVISOR}
+    ),
 }
+
+
+SYSTEM_USER_ID = 0  # the command line and jobs: unrestricted, audited under their own name
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
+        if self.user_id == SYSTEM_USER_ID:
+            return Actor(user_id=None, username=self.username, role=None, ip=self.ip)
         return Actor(user_id=self.user_id, username=self.username, role=self.role.value, ip=self.ip)
 
     def can(self, permission: Permission) -> bool:
@@ -136,4 +149,17 @@ def build_principal(
         grid_ids=grid_ids,
         ip=ip,
         session_id=session_id,
+    )
+
+
+def system_principal(username: str) -> Principal:
+    """The principal of a command-line run or a job: every station, no account."""
+    return Principal(
+        user_id=SYSTEM_USER_ID,
+        username=username,
+        role=Role.ADMIN,
+        person_id=None,
+        station_ids=None,
+        grid_ids=None,
+        ip="local",
     )

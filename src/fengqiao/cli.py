@@ -22,12 +22,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+from fengqiao.cli_grids import grids_app  # noqa: E402
+
 db_app = typer.Typer(help="Database schema migrations. 数据库迁移。", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts. 用户账号。", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log. 审计日志。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(grids_app, name="grids")
 
 
 def _settings() -> Settings:

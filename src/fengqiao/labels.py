@@ -128,3 +128,15 @@ REINFORCEMENT_ANSWER = {
 
 def reinforcement_answer_label(value: str) -> str:
     return _label(REINFORCEMENT_ANSWER, value)
+
+
+PLAN_STATUS = {
+    "draft": N_("Draft"),
+    "published": N_("Published"),
+    "superseded": N_("Superseded"),
+    "discarded": N_("Discarded"),
+}
+
+
+def plan_status_label(value: str) -> str:
+    return _label(PLAN_STATUS, value)

@@ -126,6 +126,7 @@ def make_templates() -> Environment:
         "assignment_status_label",
         "disposition_label",
         "event_label",
+        "plan_status_label",
     ):
         env.globals[name] = getattr(labels, name)
     env.filters["localtime"] = local_time

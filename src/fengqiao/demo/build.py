@@ -19,6 +19,7 @@ from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.demo.county import generate_county
 from fengqiao.demo.incidents import generate_incident_history
+from fengqiao.grids.importing import import_units
 from fengqiao.i18n import _
 from fengqiao.incidents.importing import CST, import_incidents
 from fengqiao.incidents.service import ensure_reference_data
@@ -75,6 +76,7 @@ def import_county(
         ("personnel", files.personnel),
     ):
         lines.append(IMPORTERS[kind](session, path, actor=SYSTEM).summary())
+    lines.append(import_units(session, files.units, actor=SYSTEM).summary())
     lines.append(import_incidents(session, history, actor=SYSTEM).summary())
     return lines, files.demo_people
 

@@ -67,6 +67,7 @@ class CountyFiles:
     districts: Path  # districts.geojson
     grids: Path  # grids.geojson
     civil_grids: Path  # civil_grids.geojson
+    units: Path  # units.geojson: planning units (compounds, village groups), atoms of grids
     personnel: Path  # personnel.csv (UTF-8 with BOM, English header)
     demo_people: dict[str, str]  # role name -> personnel_no in station QX-CG
 
@@ -85,6 +86,8 @@ class _Out:
     districts: list[tuple[Polygon, dict[str, Any]]] = field(default_factory=list)
     grids: list[tuple[Polygon, dict[str, Any]]] = field(default_factory=list)
     civil: list[tuple[Polygon, dict[str, Any]]] = field(default_factory=list)
+    # Per grid: atoms, population, kind and places, for the planning units.
+    grid_atoms: list[tuple[list[int], int, str, list[str]]] = field(default_factory=list)
     people: list[dict[str, str]] = field(default_factory=list)
     demo: dict[str, str] = field(default_factory=dict)
 
@@ -323,6 +326,7 @@ def _build_station(
                     },
                 )
             )
+            out.grid_atoms.append((gatoms, pops[number - 1], kind, places))
             pieces = atlas.split(gatoms, len(communities), rng)
             for w, (catoms, community) in enumerate(zip(pieces, communities, strict=True)):
                 cpoly = gpoly if len(communities) == 1 else atlas.polygon(catoms)
@@ -425,6 +429,37 @@ def _geometry(geom: Polygon) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": rings}
 
 
+def _units(
+    atlas: _Atlas, grids: list[tuple[list[int], int, str, list[str]]], rng: np.random.Generator
+) -> list[tuple[Polygon, dict[str, Any]]]:
+    """Every atom as a planning unit; a grid's residents spread over its atoms by area
+    times a random density, so each grid is exactly the union of its units."""
+    features: list[tuple[Polygon, dict[str, Any]]] = []
+    for atoms, population, kind, places in grids:
+        density = rng.lognormal(0.0, 0.6, len(atoms))
+        weights = [float(w) for w in atlas.area[atoms] * density]
+        shares = _apportion(population, weights, 0)
+        for k, (atom, share) in enumerate(zip(atoms, shares, strict=True)):
+            place = places[k % len(places)]
+            if kind == "urban":
+                name, unit_kind = f"{place.removesuffix('社区')}{k + 1}号小区", "compound"
+            else:
+                name, unit_kind = f"{place}第{k // len(places) + 1}组", "village"
+            features.append(
+                (
+                    _polygon(atlas.faces[atom]),
+                    {
+                        "code": f"QX-U{atom:04d}",
+                        "name": name,
+                        "kind": unit_kind,
+                        "area_kind": kind,
+                        "population": share,
+                    },
+                )
+            )
+    return sorted(features, key=lambda f: str(f[1]["code"]))
+
+
 def _write_geojson(path: Path, features: list[tuple[Polygon, dict[str, Any]]]) -> Path:
     lines = [
         json.dumps(
@@ -456,6 +491,7 @@ def generate_county(out_dir: Path, *, seed: int = 20261122) -> CountyFiles:
     for idx, atoms in enumerate(atlas.stations()):
         grouped = _build_station(out, idx, atlas, atoms, towns, names, rng)
         _build_personnel(out, out.stations[-1], grouped, names)
+    units = _units(atlas, out.grid_atoms, np.random.default_rng([seed, 4]))
     personnel = out_dir / "personnel.csv"
     with personnel.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=PERSONNEL_COLUMNS)
@@ -466,6 +502,7 @@ def generate_county(out_dir: Path, *, seed: int = 20261122) -> CountyFiles:
         districts=_write_geojson(out_dir / "districts.geojson", out.districts),
         grids=_write_geojson(out_dir / "grids.geojson", out.grids),
         civil_grids=_write_geojson(out_dir / "civil_grids.geojson", out.civil),
+        units=_write_geojson(out_dir / "units.geojson", units),
         personnel=personnel,
         demo_people=dict(out.demo),
     )

@@ -24,6 +24,7 @@ class GridOut(BaseModel):
     places: list[str]
     district_code: str
     district_name: str
+    station_id: int
     station_code: str
     station_name: str
     officer: PersonRef | None

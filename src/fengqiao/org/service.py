@@ -92,6 +92,7 @@ def _grid_outs(session: Session, grids: list[PoliceGrid]) -> list[GridOut]:
                 places=[p for p in (g.places or "").split(";") if p],
                 district_code=g.district.code,
                 district_name=g.district.name,
+                station_id=g.district.station_id,
                 station_code=g.district.station.code,
                 station_name=g.district.station.name,
                 officer=_ref(officer) if officer else None,
@@ -196,9 +197,7 @@ def list_stations(session: Session, principal: Principal) -> list[StationOut]:
             func.coalesce(func.sum(PoliceGrid.population), 0),
         )
         .outerjoin(PoliceDistrict, PoliceDistrict.station_id == Station.id)
-        .outerjoin(
-            PoliceGrid, (PoliceGrid.district_id == PoliceDistrict.id) & PoliceGrid.active()
-        )
+        .outerjoin(PoliceGrid, (PoliceGrid.district_id == PoliceDistrict.id) & PoliceGrid.active())
         .options(joinedload(Station.joint_station))
         .group_by(Station.id)
         .order_by(Station.code)

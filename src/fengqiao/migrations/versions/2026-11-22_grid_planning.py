@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "59d57893fb9f"
 down_revision = "36812b649434"
 branch_labels = None

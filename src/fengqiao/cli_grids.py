@@ -1,0 +1,190 @@
+"""`fengqiao grids …`: plan, publish and check the police grids from the command line."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from fengqiao import i18n
+
+grids_app = typer.Typer(
+    help="Police grids: planning and staffing. 警格规划与配置。", no_args_is_help=True
+)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(code)
+
+
+def _progress(fraction: float, message: str) -> None:
+    sys.stderr.write(f"\r{i18n._('Planning')} {100 * fraction:5.1f}%  {message[:60]:<60}")
+    sys.stderr.flush()
+
+
+@grids_app.command("plan")
+def plan(
+    station: Annotated[str | None, typer.Option(help="Station code 派出所编码")] = None,
+    district: Annotated[str | None, typer.Option(help="Police district code 警务区编码")] = None,
+    cap_urban: Annotated[int, typer.Option(help="Residents per urban grid at most")] = 5000,
+    cap_rural: Annotated[int, typer.Option(help="Residents per rural grid at most")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same plan")] = 0,
+    effort: Annotated[int, typer.Option(help="Constructions tried per area")] = 8,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Ignore the active grids (default: keep them stable)")
+    ] = False,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the plan as the active layout at once")
+    ] = False,
+) -> None:
+    """Partition a station or a police district into police grids from its planning units
+    and store the plan as a draft. 按人口划分警格。"""
+    from fengqiao.auth import system_principal
+    from fengqiao.cli import _settings
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+    from fengqiao.errors import DomainError
+    from fengqiao.grids import publish as publishing
+    from fengqiao.grids import service
+    from fengqiao.org.models import PoliceDistrict, Station
+
+    if (station is None) == (district is None):
+        raise _fail(i18n._("Give exactly one of --station or --district."), 2)
+    factory = make_sessionmaker(make_engine(_settings()))
+    principal = system_principal(f"cli:{getpass.getuser()}")
+    try:
+        with unit_of_work(factory) as session:
+            if district is not None:
+                d = session.scalar(select(PoliceDistrict).where(PoliceDistrict.code == district))
+                if d is None:
+                    raise _fail(i18n._("Unknown police district {code}.").format(code=district), 2)
+                station_id, district_id = d.station_id, d.id
+            else:
+                s = session.scalar(select(Station).where(Station.code == station))
+                if s is None:
+                    raise _fail(i18n._("Unknown station {code}.").format(code=station), 2)
+                station_id, district_id = s.id, None
+            made = service.create_plan(
+                session,
+                principal,
+                station_id=station_id,
+                district_id=district_id,
+                cap_urban=cap_urban,
+                cap_rural=cap_rural,
+                seed=seed,
+                effort=effort,
+                fresh=fresh,
+                progress=_progress,
+            )
+            sys.stderr.write("\n")
+            view = service.plan_view(session, principal, made.id)
+            typer.echo(format_view(view))
+            if publish:
+                typer.echo(publishing.publish(session, principal, made.id).summary())
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+
+
+def format_view(view: object) -> str:
+    from fengqiao.grids.service import PlanView
+
+    assert isinstance(view, PlanView)
+    t = i18n._
+    live = [g for g in view.grids if g.units]
+    lines = [
+        t("Plan {id} ({name}), version {v}, {status}").format(
+            id=view.plan.id, name=view.plan.name, v=view.plan.version, status=view.plan.status
+        ),
+        t("Grids: {n} (lower bound ceil(population / cap) = {lb})").format(
+            n=len(live), lb=view.lower_bound
+        ),
+        t(
+            "Population per grid: max {max}, mean {mean:.0f}; compactness (Polsby–Popper) "
+            "mean {pp:.3f}; {over} grids over the cap"
+        ).format(
+            max=view.max_population,
+            mean=view.mean_population,
+            pp=view.mean_polsby_popper,
+            over=sum(1 for g in live if g.over_cap),
+        ),
+        t("Units moved from their current grid: {units} ({residents} residents)").format(
+            units=view.moved_units, residents=view.moved_population
+        ),
+        "",
+        f"{t('Grid'):<16}{t('Units'):>6}{t('Residents'):>10}{t('Cap'):>7}  PP     {t('Note')}",
+    ]
+    for g in view.grids:
+        note = []
+        if g.over_cap:
+            note.append(t("over cap"))
+        if not g.contiguous:
+            note.append(t("not contiguous"))
+        if g.continues_code:
+            note.append(t("continues {code}").format(code=g.continues_code))
+        lines.append(
+            f"{g.code:<16}{g.units:>6}{g.population:>10}{g.cap:>7}  {g.polsby_popper:.3f}  "
+            + ", ".join(note)
+        )
+    if view.warnings:
+        lines.append("")
+        lines.extend(f"! {w}" for w in view.warnings)
+    return "\n".join(lines)
+
+
+@grids_app.command("publish")
+def publish_plan(plan_id: Annotated[int, typer.Argument(help="Plan id 规划编号")]) -> None:
+    """Publish a draft plan as the active grid layout. 发布警格规划。"""
+    from fengqiao.auth import system_principal
+    from fengqiao.cli import _settings
+    from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+    from fengqiao.errors import DomainError
+    from fengqiao.grids import publish as publishing
+
+    factory = make_sessionmaker(make_engine(_settings()))
+    try:
+        with unit_of_work(factory) as session:
+            result = publishing.publish(
+                session, system_principal(f"cli:{getpass.getuser()}"), plan_id
+            )
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(result.summary())
+
+
+@grids_app.command("coverage")
+def coverage(
+    max_grids: Annotated[int, typer.Option(help="Fixed grids per person before overloaded")] = 2,
+) -> None:
+    """Staffing coverage by station: grids without a fixed person, overloaded people,
+    residents per officer. 警格配置覆盖情况。"""
+    from fengqiao.auth import system_principal
+    from fengqiao.cli import _settings
+    from fengqiao.db import make_engine, make_sessionmaker
+    from fengqiao.grids.staffing import coverage as compute
+
+    factory = make_sessionmaker(make_engine(_settings()))
+    with factory() as session:
+        rows = compute(session, system_principal("cli"), max_grids=max_grids)
+    t = i18n._
+    for c in rows:
+        rpo = f"{c.residents_per_officer:.0f}" if c.residents_per_officer else "-"
+        typer.echo(
+            t(
+                "{code} {name}: {grids} grids, {pop} residents, {officers} officers "
+                "({rpo} residents each); without officer: {no_officer}; without any fixed "
+                "person: {no_fixed}; overloaded: {over}"
+            ).format(
+                code=c.code,
+                name=c.name,
+                grids=c.grids,
+                pop=c.population,
+                officers=c.officers,
+                rpo=rpo,
+                no_officer=", ".join(c.without_officer) or "-",
+                no_fixed=", ".join(c.without_fixed) or "-",
+                over=", ".join(f"{o.name}({o.grids})" for o in c.overloaded) or "-",
+            )
+        )

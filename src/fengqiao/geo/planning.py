@@ -1,0 +1,452 @@
+"""Planning police grids from small units ("one grid, one officer").
+
+Pure: numpy and shapely (through :mod:`fengqiao.geo.adjacency`) and the standard library.
+Coordinates are PLANAR (metres in a projected system such as UTM or a local transverse
+Mercator); the caller projects longitude/latitude degrees before planning. Polsby-Popper
+values are scale-free, so only the projection's shape distortion matters.
+
+Rules: every grid is contiguous over rook adjacency (a shared edge; a corner does not
+count), stays within one zone and never spans an adjacency cut by a barrier line; its
+population is at most its cap (the smallest cap of its units); there are as few grids as
+the search finds, and they are compact. A unit whose own population exceeds its cap is a
+grid alone and is reported. Every unit is in exactly one grid.
+
+Fresh planning (no ``current``) works per connected component: ``effort`` randomised
+region-growing constructions (the best one kept), merging of neighbouring grids that fit
+together, elimination of grids (a grid's units go to its neighbours, then a local search
+over nearby grids removes the overflow; undone when it fails), and finally local search
+passes that move boundary units to improve compactness within the caps.
+
+Re-planning (``current`` given) keeps each current grid's largest connected piece within
+one zone, sheds units from grids that went over cap (to neighbours with room where
+possible), re-homes units without a grid, and moves no unit that is still in its own grid.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from fengqiao.geo.adjacency import (
+    Partition,
+    compact,
+    components,
+    dissolve,
+    grow,
+    merge,
+    moments,
+    neighbours,
+    shed,
+)
+
+Progress = Callable[[float, str], None]
+HEAT = 0.05
+HEATED_ATTEMPTS = 2
+SWEEPS = 6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Units to group into grids. Geometries are in planar coordinates (see module doc)."""
+
+    polygons: Sequence[BaseGeometry]
+    population: Sequence[int]
+    cap: Sequence[int]
+    zone: Sequence[int] | None = None
+    barriers: Sequence[BaseGeometry] = ()
+    current: Sequence[int] | None = None
+
+
+@dataclass(frozen=True)
+class GridFigures:
+    units: tuple[int, ...]
+    population: int
+    cap: int
+    over_cap: bool
+    contiguous: bool
+    polsby_popper: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    labels: tuple[int, ...]
+    grids: tuple[GridFigures, ...]
+    continues: tuple[int | None, ...]
+    lower_bound: int
+    over_cap_units: tuple[int, ...]
+    islands: tuple[tuple[int, ...], ...]
+    moved_units: int
+    moved_population: int
+    seconds: float
+
+
+def polsby_popper(geom: BaseGeometry) -> float:
+    """4*pi*area/perimeter**2, in [0, 1]: 1 for a disc, pi/4 for a square, 0 when empty."""
+    if geom.is_empty:
+        return 0.0
+    perimeter = float(geom.length)
+    if perimeter <= 0.0:
+        return 0.0
+    return min(1.0, max(0.0, 4.0 * math.pi * float(geom.area) / perimeter**2))
+
+
+def evaluate(
+    problem: Problem, labels: Sequence[int], nbrs: list[list[int]] | None = None
+) -> tuple[GridFigures, ...]:
+    """Figures of grid ``g`` at index ``g`` for every ``g`` in 0..max(labels).
+
+    A label with no units gives empty figures. ``contiguous`` is connectivity over
+    ``nbrs`` (by default :func:`neighbours` with the problem's zones and barriers, so a
+    grid mixing zones or spanning a cut adjacency is not contiguous).
+    """
+    n = len(problem.polygons)
+    if len(labels) != n:
+        raise ValueError("labels must have one entry per unit")
+    if any(g < 0 for g in labels):
+        raise ValueError("labels must be >= 0")
+    if nbrs is None:
+        nbrs = neighbours(problem.polygons, zone=problem.zone, barriers=problem.barriers)
+    groups: list[list[int]] = [[] for _ in range(max(labels, default=-1) + 1)]
+    for u, g in enumerate(labels):
+        groups[g].append(u)
+    return tuple(_figures(problem, units, nbrs) for units in groups)
+
+
+def _figures(problem: Problem, units: list[int], nbrs: list[list[int]]) -> GridFigures:
+    if not units:
+        return GridFigures((), 0, 0, False, True, 0.0)
+    population = sum(int(problem.population[u]) for u in units)
+    cap = min(int(problem.cap[u]) for u in units)
+    union = shapely.union_all([problem.polygons[u] for u in units])
+    return GridFigures(
+        units=tuple(units),
+        population=population,
+        cap=cap,
+        over_cap=population > cap,
+        contiguous=len(components(nbrs, units)) == 1,
+        polsby_popper=polsby_popper(union),
+    )
+
+
+def plan(
+    problem: Problem,
+    *,
+    seed: int = 0,
+    effort: int = 8,
+    progress: Progress | None = None,
+) -> Plan:
+    """Group the units into grids; deterministic for a given ``seed``.
+
+    ``effort`` scales the number of constructions and search passes. ``progress`` is
+    called as ``progress(fraction, message)`` per component and per improvement pass.
+    """
+    started = time.perf_counter()
+    n = len(problem.polygons)
+    _check(problem, n)
+    if n == 0:
+        return Plan((), (), (), 0, (), (), 0, 0, time.perf_counter() - started)
+    report: Progress = progress if progress is not None else _quiet
+    rng = random.Random(seed)
+    pop = [int(p) for p in problem.population]
+    cap = [int(c) for c in problem.cap]
+    nbrs = neighbours(problem.polygons, zone=problem.zone, barriers=problem.barriers)
+    over = [u for u in range(n) if pop[u] > cap[u]]
+    alone = set(over)
+    active = [
+        [] if u in alone else [v for v in row if v not in alone] for u, row in enumerate(nbrs)
+    ]
+    area, centre, polar = moments(problem.polygons)
+    centre = centre - centre.mean(axis=0)
+    xy = [(float(x), float(y)) for x, y in centre.tolist()]
+    units = _Units(active, pop, cap, area.tolist(), xy, polar.tolist())
+    comps = components(active, [u for u in range(n) if u not in alone])
+    lower = len(over) + sum(_bound(pop, cap, comp) for comp in comps)
+
+    found: list[tuple[list[int], int | None]]
+    if problem.current is None:
+        found = [(g, None) for g in _plan_fresh(units, comps, rng, effort, report)]
+    else:
+        current = [int(k) for k in problem.current]
+        found = _plan_stable(units, comps, current, rng, effort, report)
+    found += [([u], None) for u in over]
+    if problem.current is not None:
+        found = _continue_keys(found, [int(k) for k in problem.current], pop)
+
+    zone = [int(z) for z in problem.zone] if problem.zone is not None else [0] * n
+
+    def order(item: tuple[list[int], int | None]) -> tuple[float, ...]:
+        members, key = item
+        weight = sum(units.area[u] for u in members) or 1.0
+        cx = sum(units.area[u] * xy[u][0] for u in members) / weight
+        cy = sum(units.area[u] * xy[u][1] for u in members) / weight
+        first = (0.0, float(key)) if key is not None else (1.0, 0.0)
+        return (*first, float(zone[members[0]]), -cy, cx, float(members[0]))
+
+    found.sort(key=order)
+    labels = [0] * n
+    for g, (members, _key) in enumerate(found):
+        for u in members:
+            labels[u] = g
+    continues = tuple(key for _members, key in found)
+    moved = [
+        u
+        for u in range(n)
+        if problem.current is not None
+        and int(problem.current[u]) >= 0
+        and continues[labels[u]] != int(problem.current[u])
+    ]
+    report(1.0, "done")
+    return Plan(
+        labels=tuple(labels),
+        grids=tuple(_figures(problem, sorted(members), nbrs) for members, _key in found),
+        continues=continues,
+        lower_bound=lower,
+        over_cap_units=tuple(over),
+        islands=_islands(nbrs, problem.zone, pop),
+        moved_units=len(moved),
+        moved_population=sum(pop[u] for u in moved),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _quiet(fraction: float, message: str) -> None:
+    return None
+
+
+def _check(problem: Problem, n: int) -> None:
+    if len(problem.population) != n or len(problem.cap) != n:
+        raise ValueError("population and cap must have one entry per polygon")
+    for name, values in (("zone", problem.zone), ("current", problem.current)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} must have one entry per polygon")
+    if any(int(p) < 0 for p in problem.population) or any(int(c) < 0 for c in problem.cap):
+        raise ValueError("population and cap must be >= 0")
+
+
+@dataclass(frozen=True)
+class _Units:
+    nbrs: list[list[int]]
+    pop: list[int]
+    cap: list[int]
+    area: list[float]
+    xy: list[tuple[float, float]]
+    polar: list[float]
+
+    def partition(self, nodes: Sequence[int]) -> Partition:
+        """A partition over ``nodes`` only, indexed 0..len(nodes)-1 in that order."""
+        index = {u: i for i, u in enumerate(nodes)}
+        return Partition(
+            [[index[v] for v in self.nbrs[u] if v in index] for u in nodes],
+            [self.pop[u] for u in nodes],
+            [self.cap[u] for u in nodes],
+            [self.area[u] for u in nodes],
+            [self.xy[u] for u in nodes],
+            [self.polar[u] for u in nodes],
+        )
+
+
+def _bound(pop: Sequence[int], cap: Sequence[int], comp: Sequence[int]) -> int:
+    """ceil(sum(pop/cap)) over a component, exactly; at least 1."""
+    by_cap: dict[int, int] = {}
+    for u in comp:
+        by_cap[cap[u]] = by_cap.get(cap[u], 0) + pop[u]
+    total = sum((Fraction(p, c) for c, p in by_cap.items() if c > 0), Fraction(0))
+    return max(1, math.ceil(total))
+
+
+def _islands(
+    nbrs: list[list[int]], zone: Sequence[int] | None, pop: Sequence[int]
+) -> tuple[tuple[int, ...], ...]:
+    """Components other than the largest (by units, then population) of each zone."""
+    by_zone: dict[int, list[list[int]]] = {}
+    for comp in components(nbrs, range(len(nbrs))):
+        by_zone.setdefault(int(zone[comp[0]]) if zone is not None else 0, []).append(comp)
+    found: list[tuple[int, ...]] = []
+    for comps in by_zone.values():
+        main = max(comps, key=lambda c: (len(c), sum(pop[u] for u in c), -c[0]))
+        found += [tuple(c) for c in comps if c is not main]
+    return tuple(sorted(found))
+
+
+def _plan_fresh(
+    units: _Units,
+    comps: list[list[int]],
+    rng: random.Random,
+    effort: int,
+    report: Progress,
+) -> list[list[int]]:
+    total = sum(len(c) for c in comps) or 1
+    done = 0
+    grids: list[list[int]] = []
+    for i, comp in enumerate(comps):
+        base, share = done / total, len(comp) / total
+        label = f"component {i + 1}/{len(comps)} ({len(comp)} units)"
+
+        def say(fraction: float, message: str, base: float = base, share: float = share) -> None:
+            report(base + share * fraction, message)
+
+        say(0.0, label)
+        for local in _plan_component(units, comp, rng, effort, say, label):
+            grids.append(sorted(comp[u] for u in local))
+        done += len(comp)
+    return grids
+
+
+def _plan_component(
+    units: _Units,
+    comp: list[int],
+    rng: random.Random,
+    effort: int,
+    say: Progress,
+    label: str,
+) -> list[list[int]]:
+    lower = _bound(units.pop, units.cap, comp)
+    if sum(units.pop[u] for u in comp) <= min(units.cap[u] for u in comp):
+        return [list(range(len(comp)))]
+    best: list[list[int]] = []
+    best_key = (math.inf, math.inf)
+    for _attempt in range(max(1, effort)):
+        part = units.partition(comp)
+        grow(part, range(len(comp)), rng, noise=0.0 if _attempt == 0 else 0.6)
+        merge(part)
+        regions = part.regions()
+        key = (float(len(regions)), sum(part.spread(r) for r in regions))
+        if key < best_key:
+            best_key = key
+            best = [sorted(part.members[r]) for r in regions]
+    say(0.3, f"{label}: {len(best)} grids constructed, lower bound {lower}")
+    part = units.partition(comp)
+    for members in best:
+        r = part.open()
+        for u in members:
+            part.add(u, r)
+    _reduce(part, lower, rng, effort)
+    say(0.6, f"{label}: {len(part.regions())} grids after elimination")
+    passes = 4 + 2 * effort
+    for p in range(passes):
+        moved = compact(part, rng)
+        say(0.6 + 0.4 * (p + 1) / passes, f"{label}: compactness pass {p + 1}, {moved} moves")
+        if not moved:
+            break
+    return [sorted(part.members[r]) for r in part.regions()]
+
+
+def _reduce(part: Partition, lower: int, rng: random.Random, effort: int) -> None:
+    """Eliminate grids one at a time while the search manages to re-home their units.
+
+    A quick round (plain descent) tries every grid, least full first; a second round with
+    a little annealing gets ``HEATED_ATTEMPTS * effort`` more attempts.
+    """
+    part.journal = []
+    for heat, budget in ((0.0, 2 * len(part.regions()) + 8), (HEAT, HEATED_ATTEMPTS * effort)):
+        failed: set[int] = set()
+        while len(part.regions()) > lower and budget > 0:
+            candidates = [r for r in part.regions() if r not in failed]
+            if not candidates:
+                break
+            budget -= 1
+            r = min(candidates, key=lambda r: (part.rpop[r] / max(1, part.region_cap(r)), r))
+            mark = len(part.journal)
+            if dissolve(part, r, rng, sweeps=SWEEPS + effort, heat=heat):
+                failed.clear()
+                part.journal = []
+            else:
+                part.undo(mark)
+                failed.add(r)
+    part.journal = None
+
+
+def _plan_stable(
+    units: _Units,
+    comps: list[list[int]],
+    current: list[int],
+    rng: random.Random,
+    effort: int,
+    report: Progress,
+) -> list[tuple[list[int], int | None]]:
+    nodes = sorted(u for comp in comps for u in comp)
+    part = units.partition(nodes)
+    keyed: dict[int, int] = {}  # region -> current key
+    loose: set[int] = set()
+    by_key: dict[int, list[int]] = {}
+    for i, u in enumerate(nodes):
+        if current[u] >= 0:
+            by_key.setdefault(current[u], []).append(i)
+        else:
+            loose.add(i)
+    report(0.1, f"re-planning {len(by_key)} current grids")
+    for key in sorted(by_key):
+        pieces = components(part.nbrs, by_key[key])
+        main = max(pieces, key=lambda c: (sum(part.pop[u] for u in c), len(c), -c[0]))
+        r = part.open()
+        keyed[r] = key
+        for u in main:
+            part.add(u, r)
+        loose.update(u for c in pieces if c is not main for u in c)
+    home = [-1] * len(nodes)
+    for r in keyed:
+        for u in part.members[r]:
+            home[u] = r
+    report(0.3, "shedding population from grids over their cap")
+    for r in sorted(keyed, key=keyed.__getitem__):
+        loose.update(shed(part, r))
+    report(0.5, f"re-homing {len(loose)} units")
+    _attach(part, loose, home)
+    fresh_start = len(part.members)
+    grow(part, sorted(loose), rng, noise=0.0)
+    merge(part, set(range(fresh_start, len(part.members))))
+    passes = 2 + effort
+    for p in range(passes):
+        moved = compact(part, rng, home)
+        report(0.6 + 0.4 * (p + 1) / passes, f"compactness pass {p + 1}, {moved} moves")
+        if not moved:
+            break
+    return [([nodes[u] for u in sorted(part.members[r])], keyed.get(r)) for r in part.regions()]
+
+
+def _attach(part: Partition, loose: set[int], home: list[int]) -> None:
+    """Put loose units into neighbouring grids with room (their own grid first)."""
+    changed = True
+    while changed and loose:
+        changed = False
+        for u in sorted(loose):
+            options = [s for s in part.touching(u) if part.fits(s, u)]
+            if options:
+                s = min(
+                    options,
+                    key=lambda s: (s != home[u], part.spread_with(s, u, 1) - part.spread(s), s),
+                )
+                part.add(u, s)
+                loose.discard(u)
+                changed = True
+
+
+def _continue_keys(
+    found: list[tuple[list[int], int | None]], current: list[int], pop: list[int]
+) -> list[tuple[list[int], int | None]]:
+    """Give grids without a key the unused current key they share most population with."""
+    used = {key for _members, key in found if key is not None}
+    pairs: list[tuple[int, int, int, int]] = []
+    for g, (members, key) in enumerate(found):
+        if key is not None:
+            continue
+        shared: dict[int, list[int]] = {}
+        for u in members:
+            if current[u] >= 0 and current[u] not in used:
+                totals = shared.setdefault(current[u], [0, 0])
+                totals[0] += pop[u]
+                totals[1] += 1
+        pairs += [(-p, -c, g, k) for k, (p, c) in shared.items()]
+    result = list(found)
+    for _p, _c, g, k in sorted(pairs):
+        if k not in used and result[g][1] is None:
+            result[g] = (result[g][0], k)
+            used.add(k)
+    return result

@@ -1,0 +1,242 @@
+"""HTML pages: grid plans (make, edit with live figures, publish), staffing and coverage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from fengqiao.auth import Permission, Principal
+from fengqiao.errors import DomainError
+from fengqiao.grids import editing, publish, service, staffing
+from fengqiao.i18n import _
+from fengqiao.org import service as org
+from fengqiao.org.models import PoliceDistrict
+from fengqiao.web import DbSession, render, requires
+
+router = APIRouter(include_in_schema=False)
+Planner = Annotated[Principal, requires(Permission.PLAN_GRIDS)]
+Staffer = Annotated[Principal, requires(Permission.MANAGE_STAFFING)]
+CoverageReader = Annotated[Principal, requires(Permission.VIEW_COVERAGE)]
+
+
+def _plans_page(
+    request: Request, session: DbSession, principal: Principal, error: str | None = None
+) -> Response:
+    return render(
+        request,
+        "grids/plans.html",
+        status_code=422 if error else 200,
+        plans=service.list_plans(session, principal),
+        stations=org.list_stations(session, principal),
+        districts=service.list_districts(session, principal),
+        error=error,
+    )
+
+
+@router.get("/grids/plans")
+def plans(request: Request, session: DbSession, principal: Planner) -> Response:
+    return _plans_page(request, session, principal)
+
+
+@router.post("/grids/plans")
+def create_plan(
+    request: Request,
+    session: DbSession,
+    principal: Planner,
+    scope: Annotated[str, Form()],
+    cap_urban: Annotated[int, Form()] = 5000,
+    cap_rural: Annotated[int, Form()] = 3000,
+    seed: Annotated[int, Form()] = 0,
+    fresh: Annotated[bool, Form()] = False,
+) -> Response:
+    """``scope`` is ``station:<id>`` or ``district:<id>``."""
+    kind, _sep, raw = scope.partition(":")
+    try:
+        if kind == "district" and raw.isdigit():
+            district = session.get(PoliceDistrict, int(raw))
+            if district is None:
+                raise DomainError(_("Police district not found."))
+            station_id, district_id = district.station_id, district.id
+        elif kind == "station" and raw.isdigit():
+            station_id, district_id = int(raw), None
+        else:
+            raise DomainError(_("Choose a station or a police district to plan."))
+        plan = service.create_plan(
+            session,
+            principal,
+            station_id=station_id,
+            district_id=district_id,
+            cap_urban=cap_urban,
+            cap_rural=cap_rural,
+            seed=seed,
+            fresh=fresh,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _plans_page(request, session, principal, exc.message)
+    return RedirectResponse(f"/grids/plans/{plan.id}", status_code=303)
+
+
+def _editor(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    plan_id: int,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    partial: bool = False,
+) -> Response:
+    view = service.plan_view(session, principal, plan_id)
+    response = render(
+        request,
+        "grids/_figures.html" if partial else "grids/plan.html",
+        status_code=422 if error and not partial else 200,
+        view=view,
+        error=error,
+        notice=notice,
+    )
+    if partial:
+        response.headers["HX-Trigger"] = "plan-changed"
+    return response
+
+
+@router.get("/grids/plans/{plan_id}")
+def plan_page(request: Request, session: DbSession, principal: Planner, plan_id: int) -> Response:
+    return _editor(request, session, principal, plan_id)
+
+
+@router.post("/grids/plans/{plan_id}/move")
+def move_unit(
+    request: Request,
+    session: DbSession,
+    principal: Planner,
+    plan_id: int,
+    unit_id: Annotated[int, Form()],
+    plan_grid_id: Annotated[int, Form()],
+) -> Response:
+    try:
+        editing.move_unit(session, principal, plan_id, unit_id=unit_id, plan_grid_id=plan_grid_id)
+    except DomainError as exc:
+        session.rollback()
+        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
+    return _editor(request, session, principal, plan_id, partial=True)
+
+
+@router.post("/grids/plans/{plan_id}/merge")
+def merge(
+    request: Request,
+    session: DbSession,
+    principal: Planner,
+    plan_id: int,
+    keep_id: Annotated[int, Form()],
+    other_id: Annotated[int, Form()],
+) -> Response:
+    try:
+        editing.merge_grids(session, principal, plan_id, keep_id=keep_id, other_id=other_id)
+    except DomainError as exc:
+        session.rollback()
+        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
+    return _editor(request, session, principal, plan_id, partial=True)
+
+
+@router.post("/grids/plans/{plan_id}/split")
+def split(
+    request: Request,
+    session: DbSession,
+    principal: Planner,
+    plan_id: int,
+    plan_grid_id: Annotated[int, Form()],
+) -> Response:
+    try:
+        editing.split_grid(session, principal, plan_id, plan_grid_id=plan_grid_id)
+    except DomainError as exc:
+        session.rollback()
+        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
+    return _editor(request, session, principal, plan_id, partial=True)
+
+
+@router.post("/grids/plans/{plan_id}/versions")
+def copy_plan(request: Request, session: DbSession, principal: Planner, plan_id: int) -> Response:
+    plan = editing.new_version(session, principal, plan_id)
+    return RedirectResponse(f"/grids/plans/{plan.id}", status_code=303)
+
+
+@router.post("/grids/plans/{plan_id}/discard")
+def discard(request: Request, session: DbSession, principal: Planner, plan_id: int) -> Response:
+    editing.discard(session, principal, plan_id)
+    return RedirectResponse("/grids/plans", status_code=303)
+
+
+@router.post("/grids/plans/{plan_id}/publish")
+def publish_plan(
+    request: Request, session: DbSession, principal: Planner, plan_id: int
+) -> Response:
+    try:
+        result = publish.publish(session, principal, plan_id)
+    except DomainError as exc:
+        session.rollback()
+        return _editor(request, session, principal, plan_id, error=exc.message)
+    return _editor(request, session, principal, plan_id, notice=result.summary())
+
+
+@router.get("/grids/coverage")
+def coverage(
+    request: Request, session: DbSession, principal: CoverageReader, max_grids: int = 2
+) -> Response:
+    rows = staffing.coverage(session, principal, max_grids=max_grids)
+    return render(request, "grids/coverage.html", rows=rows, max_grids=max_grids)
+
+
+def _staff_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    grid_id: int,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    grid = org.get_grid_or_raise(session, principal, grid_id)
+    people = org.list_personnel(session, principal, station_id=grid.station_id)
+    serving = {p.id for p in [grid.officer, grid.auxiliary, *grid.grid_workers] if p}
+    return render(
+        request,
+        "grids/staff.html",
+        status_code=422 if error else 200,
+        grid=grid,
+        candidates=[p for p in people if p.id not in serving],
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/grids/{grid_id}/staff")
+def staff_page(request: Request, session: DbSession, principal: Staffer, grid_id: int) -> Response:
+    return _staff_page(request, session, principal, grid_id)
+
+
+@router.post("/grids/{grid_id}/staff")
+def add_post(
+    request: Request,
+    session: DbSession,
+    principal: Staffer,
+    grid_id: int,
+    person_id: Annotated[int, Form()],
+) -> Response:
+    try:
+        notice = staffing.assign_post(session, principal, grid_id=grid_id, person_id=person_id)
+    except DomainError as exc:
+        session.rollback()
+        return _staff_page(request, session, principal, grid_id, error=exc.message)
+    return _staff_page(request, session, principal, grid_id, notice=notice)
+
+
+@router.post("/grids/{grid_id}/staff/{person_id}/remove")
+def remove_post(
+    request: Request, session: DbSession, principal: Staffer, grid_id: int, person_id: int
+) -> Response:
+    staffing.remove_post(session, principal, grid_id=grid_id, person_id=person_id)
+    return RedirectResponse(f"/grids/{grid_id}/staff", status_code=303)

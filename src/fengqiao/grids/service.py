@@ -1,0 +1,517 @@
+"""Grid plans: make one with the planner, look at its figures, edit it by hand.
+
+Units are projected from lon/lat degrees to local metres before planning, so that
+compactness (Polsby–Popper) means the same on both axes. Publishing is in ``publish.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.audit import service as audit
+from fengqiao.audit.models import AuditAction
+from fengqiao.auth import Principal
+from fengqiao.errors import Conflict, InvalidInput, NotFound
+from fengqiao.geo import planning
+from fengqiao.grids.models import (
+    BarrierLine,
+    GridPlan,
+    PlanGrid,
+    PlanningUnit,
+    PlanStatus,
+    PlanUnit,
+)
+from fengqiao.i18n import _
+from fengqiao.org.models import AreaKind, PoliceDistrict, PoliceGrid, Station
+
+DEFAULT_CAPS = {AreaKind.URBAN: 5000, AreaKind.RURAL: 3000}
+_M_PER_DEG = 111_320.0
+Progress = Callable[[float, str], None]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _project(geoms: Sequence[BaseGeometry], lat0: float) -> list[BaseGeometry]:
+    """Lon/lat degrees → local metres (equirectangular at ``lat0``; fine for a county)."""
+    kx = _M_PER_DEG * math.cos(math.radians(lat0))
+
+    def to_metres(xy: Any) -> Any:
+        out = xy.copy()
+        out[:, 0] *= kx
+        out[:, 1] *= _M_PER_DEG
+        return out
+
+    return [shapely.transform(g, to_metres) for g in geoms]
+
+
+@dataclass
+class ScopeData:
+    """Units of a scope in a fixed order, with everything the planner needs."""
+
+    units: list[PlanningUnit]
+    problem: planning.Problem
+    caps: list[int]
+    _nbrs: list[list[int]] | None = field(default=None, repr=False)
+
+    @property
+    def nbrs(self) -> list[list[int]]:
+        if self._nbrs is None:
+            p = self.problem
+            self._nbrs = planning.neighbours(p.polygons, zone=p.zone, barriers=p.barriers)
+        return self._nbrs
+
+
+_nbr_cache: dict[tuple[object, ...], list[list[int]]] = {}
+_nbr_lock = threading.Lock()
+
+
+def scope_units(session: Session, station_id: int, district_id: int | None) -> list[PlanningUnit]:
+    query = select(PlanningUnit).join(PoliceDistrict, PoliceDistrict.id == PlanningUnit.district_id)
+    if district_id is not None:
+        query = query.where(PlanningUnit.district_id == district_id)
+    else:
+        query = query.where(PoliceDistrict.station_id == station_id)
+    return list(session.scalars(query.order_by(PlanningUnit.id)))
+
+
+def scope_data(
+    session: Session,
+    units: list[PlanningUnit],
+    caps: dict[AreaKind, int],
+    current: Sequence[int] | None = None,
+) -> ScopeData:
+    lat0 = sum((u.min_lat + u.max_lat) / 2 for u in units) / max(len(units), 1)
+    polygons = _project([u.geometry for u in units], lat0)
+    barriers: list[BaseGeometry] = []
+    if units:
+        minx = min(u.min_lon for u in units)
+        maxx = max(u.max_lon for u in units)
+        miny = min(u.min_lat for u in units)
+        maxy = max(u.max_lat for u in units)
+        rows = session.scalars(
+            select(BarrierLine.geometry).where(
+                BarrierLine.max_lon >= minx,
+                BarrierLine.min_lon <= maxx,
+                BarrierLine.max_lat >= miny,
+                BarrierLine.min_lat <= maxy,
+            )
+        ).all()
+        barriers = _project(list(rows), lat0)
+    unit_caps = [caps[u.area_kind] for u in units]
+    problem = planning.Problem(
+        polygons=polygons,
+        population=[u.population for u in units],
+        cap=unit_caps,
+        zone=[u.district_id for u in units],
+        barriers=barriers,
+        current=current,
+    )
+    data = ScopeData(units, problem, unit_caps)
+    key = (
+        tuple(u.id for u in units),
+        tuple(u.updated_at.isoformat() for u in units),
+        tuple(shapely.to_wkb(b) for b in barriers),
+    )
+    with _nbr_lock:
+        if key in _nbr_cache:
+            data._nbrs = _nbr_cache[key]
+        else:
+            if len(_nbr_cache) > 32:
+                _nbr_cache.clear()
+            _nbr_cache[key] = data.nbrs
+    return data
+
+
+# --------------------------------------------------------------------------- access
+
+
+def _station_or_raise(session: Session, principal: Principal, station_id: int) -> Station:
+    station = session.get(Station, station_id)
+    if station is None or not principal.sees_station(station_id):
+        raise NotFound(_("Station not found or outside your area."))
+    return station
+
+
+def get_plan_or_raise(session: Session, principal: Principal, plan_id: int) -> GridPlan:
+    plan = session.get(GridPlan, plan_id)
+    if plan is None or not principal.sees_station(plan.station_id):
+        raise NotFound(_("Grid plan {id} not found or outside your area.").format(id=plan_id))
+    return plan
+
+
+def draft_or_raise(session: Session, principal: Principal, plan_id: int) -> GridPlan:
+    plan = get_plan_or_raise(session, principal, plan_id)
+    if plan.status is not PlanStatus.DRAFT:
+        raise Conflict(
+            _("Plan version {v} is {status}; make a new version to change it.").format(
+                v=plan.version, status=plan.status.value
+            )
+        )
+    return plan
+
+
+def _caps(plan: GridPlan) -> dict[AreaKind, int]:
+    return {AreaKind.URBAN: plan.cap_urban, AreaKind.RURAL: plan.cap_rural}
+
+
+# --------------------------------------------------------------------------- creating
+
+
+def new_codes(session: Session, station: Station, n: int, taken: set[str]) -> list[str]:
+    """``n`` fresh grid codes of the station (never used by an active or retired grid)."""
+    used = set(
+        session.scalars(
+            select(PoliceGrid.code)
+            .join(PoliceDistrict, PoliceDistrict.id == PoliceGrid.district_id)
+            .where(PoliceDistrict.station_id == station.id)
+        )
+    )
+    used |= set(
+        session.scalars(
+            select(PlanGrid.code).join(GridPlan).where(GridPlan.station_id == station.id)
+        )
+    )
+    used |= taken
+    out: list[str] = []
+    number = 1
+    while len(out) < n:
+        code = f"{station.code}-G{number:02d}"
+        if code not in used:
+            out.append(code)
+        number += 1
+    return out
+
+
+def auto_name(units: Sequence[PlanningUnit]) -> str:
+    names = [u.name for u in sorted(units, key=lambda u: -u.population)][:2]
+    return "、".join(names) + ("等" if len(units) > 2 else "") + "警格"
+
+
+def create_plan(
+    session: Session,
+    principal: Principal,
+    *,
+    station_id: int,
+    district_id: int | None = None,
+    cap_urban: int = DEFAULT_CAPS[AreaKind.URBAN],
+    cap_rural: int = DEFAULT_CAPS[AreaKind.RURAL],
+    seed: int = 0,
+    fresh: bool = False,
+    effort: int = 8,
+    progress: Progress | None = None,
+) -> GridPlan:
+    """Plan the grids of a station (or one of its districts) and store it as a draft.
+
+    Starting from the active layout (the default) keeps grids as they are where they still
+    fit; ``fresh`` ignores it.
+    """
+    station = _station_or_raise(session, principal, station_id)
+    district = None
+    if district_id is not None:
+        district = session.get(PoliceDistrict, district_id)
+        if district is None or district.station_id != station.id:
+            raise NotFound(_("Police district not found in this station."))
+    for name, cap in (("cap_urban", cap_urban), ("cap_rural", cap_rural)):
+        if not 100 <= cap <= 100_000:
+            raise InvalidInput(
+                _("{name} must be between 100 and 100000 residents.").format(name=name)
+            )
+    units = scope_units(session, station.id, district_id)
+    if not units:
+        raise InvalidInput(
+            _(
+                "There are no planning units in {scope}; import them first "
+                "(fengqiao import units FILE)."
+            ).format(scope=district.name if district else station.name)
+        )
+    caps = {AreaKind.URBAN: cap_urban, AreaKind.RURAL: cap_rural}
+    current = None if fresh else [u.grid_id if u.grid_id is not None else -1 for u in units]
+    data = scope_data(session, units, caps, current)
+    result = planning.plan(data.problem, seed=seed, effort=effort, progress=progress)
+    version = (
+        session.scalar(select(func.max(GridPlan.version)).where(GridPlan.station_id == station.id))
+        or 0
+    ) + 1
+    base = session.scalar(
+        select(GridPlan.id).where(
+            GridPlan.station_id == station.id, GridPlan.status == PlanStatus.PUBLISHED
+        )
+    )
+    plan = GridPlan(
+        station_id=station.id,
+        district_id=district_id,
+        version=version,
+        name=_("{scope} version {v}").format(
+            scope=district.name if district else station.name, v=version
+        ),
+        status=PlanStatus.DRAFT,
+        cap_urban=cap_urban,
+        cap_rural=cap_rural,
+        seed=seed,
+        based_on_id=base,
+        created_by=principal.username,
+        report=json.dumps(_report(data, result), ensure_ascii=False),
+    )
+    session.add(plan)
+    session.flush()
+    members: list[list[PlanningUnit]] = [[] for _g in result.grids]
+    for unit, label in zip(units, result.labels, strict=True):
+        members[label].append(unit)
+    continued = {
+        g.id: g
+        for g in session.scalars(
+            select(PoliceGrid).where(
+                PoliceGrid.id.in_([c for c in result.continues if c is not None]),
+                PoliceGrid.active(),
+            )
+        )
+    }
+    fresh_codes = iter(
+        new_codes(
+            session,
+            station,
+            sum(1 for c in result.continues if c not in continued),
+            set(),
+        )
+    )
+    grids: list[PlanGrid] = []
+    for group, key in zip(members, result.continues, strict=True):
+        old = continued.get(key) if key is not None else None
+        grids.append(
+            PlanGrid(
+                plan_id=plan.id,
+                code=old.code if old else next(fresh_codes),
+                name=old.name if old else auto_name(group),
+                district_id=group[0].district_id,
+                continues_grid_id=old.id if old else None,
+            )
+        )
+    session.add_all(grids)
+    session.flush()
+    session.add_all(
+        PlanUnit(plan_id=plan.id, unit_id=u.id, plan_grid_id=grids[label].id)
+        for u, label in zip(units, result.labels, strict=True)
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=AuditAction.CREATE,
+        object_type="grid_plan",
+        object_id=plan.id,
+        detail={"station": station.code, "version": version, "grids": len(grids), "seed": seed},
+    )
+    return plan
+
+
+def _report(data: ScopeData, result: planning.Plan) -> dict[str, Any]:
+    units = data.units
+    return {
+        "lower_bound": result.lower_bound,
+        "grids": len(result.grids),
+        "over_cap_units": [
+            {
+                "code": units[i].code,
+                "name": units[i].name,
+                "population": units[i].population,
+                "cap": data.caps[i],
+            }
+            for i in result.over_cap_units
+        ],
+        "islands": [[units[i].code for i in group] for group in result.islands],
+        "moved_units": result.moved_units,
+        "moved_population": result.moved_population,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+# --------------------------------------------------------------------------- viewing
+
+
+@dataclass(frozen=True)
+class PlanGridView:
+    id: int
+    code: str
+    name: str
+    district_id: int
+    continues_code: str | None
+    units: int
+    population: int
+    cap: int
+    over_cap: bool
+    contiguous: bool
+    polsby_popper: float
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: GridPlan
+    station: Station
+    grids: list[PlanGridView]
+    lower_bound: int
+    max_population: int
+    mean_population: float
+    mean_polsby_popper: float
+    moved_units: int
+    moved_population: int
+    warnings: list[str]
+    report: dict[str, Any]
+    unit_grid: dict[int, int]  # unit id -> plan grid id
+    units: list[PlanningUnit]
+
+
+def members_of(session: Session, plan: GridPlan) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(PlanUnit.unit_id, PlanUnit.plan_grid_id).where(PlanUnit.plan_id == plan.id)
+        ).all()
+    )
+
+
+def plan_view(session: Session, principal: Principal, plan_id: int) -> PlanView:
+    plan = get_plan_or_raise(session, principal, plan_id)
+    station = session.get_one(Station, plan.station_id)
+    unit_grid = members_of(session, plan)
+    units = list(
+        session.scalars(
+            select(PlanningUnit).where(PlanningUnit.id.in_(unit_grid)).order_by(PlanningUnit.id)
+        )
+    )
+    grids = list(
+        session.scalars(select(PlanGrid).where(PlanGrid.plan_id == plan.id).order_by(PlanGrid.code))
+    )
+    index = {g.id: i for i, g in enumerate(grids)}
+    data = scope_data(session, units, _caps(plan))
+    labels = [index[unit_grid[u.id]] for u in units]
+    figures = planning.evaluate(data.problem, labels, data.nbrs) if units else ()
+    by_label = {i: f for i, f in enumerate(figures)}
+    continued = dict(
+        session.execute(
+            select(PoliceGrid.id, PoliceGrid.code).where(
+                PoliceGrid.id.in_([g.continues_grid_id for g in grids if g.continues_grid_id])
+            )
+        ).all()
+    )
+    views: list[PlanGridView] = []
+    warnings: list[str] = []
+    for i, g in enumerate(grids):
+        f = by_label.get(i)
+        view = PlanGridView(
+            id=g.id,
+            code=g.code,
+            name=g.name,
+            district_id=g.district_id,
+            continues_code=continued.get(g.continues_grid_id) if g.continues_grid_id else None,
+            units=len(f.units) if f else 0,
+            population=f.population if f else 0,
+            cap=f.cap if f else 0,
+            over_cap=bool(f and f.over_cap),
+            contiguous=bool(f is None or f.contiguous),
+            polsby_popper=f.polsby_popper if f else 0.0,
+        )
+        views.append(view)
+        if view.units == 0:
+            warnings.append(_("Grid {code} has no units; merge or delete it.").format(code=g.code))
+        if view.over_cap:
+            warnings.append(
+                _("Grid {code}: {pop} residents, over the cap of {cap}.").format(
+                    code=g.code, pop=view.population, cap=view.cap
+                )
+            )
+        if not view.contiguous:
+            warnings.append(
+                _("Grid {code} is not contiguous (its units do not share edges).").format(
+                    code=g.code
+                )
+            )
+    report = json.loads(plan.report or "{}")
+    for item in report.get("over_cap_units", []):
+        warnings.append(
+            _(
+                "Unit {code} {name} alone has {pop} residents, over the cap of {cap}; it is "
+                "a grid by itself — split the unit into smaller ones."
+            ).format(code=item["code"], name=item["name"], pop=item["population"], cap=item["cap"])
+        )
+    for group in report.get("islands", []):
+        warnings.append(
+            _("Units {codes} are cut off from the rest of their district (an island).").format(
+                codes=", ".join(group)
+            )
+        )
+    live = [v for v in views if v.units]
+    moved = [u for u in units if _moved(u, unit_grid, grids, index)]
+    return PlanView(
+        plan=plan,
+        station=station,
+        grids=views,
+        lower_bound=int(report.get("lower_bound", 0)),
+        max_population=max((v.population for v in live), default=0),
+        mean_population=sum(v.population for v in live) / max(len(live), 1),
+        mean_polsby_popper=sum(v.polsby_popper for v in live) / max(len(live), 1),
+        moved_units=len(moved),
+        moved_population=sum(u.population for u in moved),
+        warnings=warnings,
+        report=report,
+        unit_grid=unit_grid,
+        units=units,
+    )
+
+
+def _moved(
+    unit: PlanningUnit, unit_grid: dict[int, int], grids: list[PlanGrid], index: dict[int, int]
+) -> bool:
+    """Whether the plan puts ``unit`` in another grid than the active layout does."""
+    grid = grids[index[unit_grid[unit.id]]]
+    return unit.grid_id is None or grid.continues_grid_id != unit.grid_id
+
+
+def units_geojson(view: PlanView) -> dict[str, Any]:
+    codes = {g.id: g.code for g in view.grids}
+    features = []
+    for u in view.units:
+        gid = view.unit_grid[u.id]
+        features.append(
+            {
+                "type": "Feature",
+                "id": u.id,
+                "geometry": shapely.geometry.mapping(u.geometry),
+                "properties": {
+                    "id": u.id,
+                    "code": u.code,
+                    "name": u.name,
+                    "population": u.population,
+                    "plan_grid_id": gid,
+                    "grid_code": codes.get(gid),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def list_districts(session: Session, principal: Principal) -> list[PoliceDistrict]:
+    query = select(PoliceDistrict).order_by(PoliceDistrict.code)
+    if principal.station_ids is not None:
+        query = query.where(PoliceDistrict.station_id.in_(principal.station_ids))
+    return list(session.scalars(query))
+
+
+def list_plans(
+    session: Session, principal: Principal, station_id: int | None = None
+) -> list[GridPlan]:
+    query = select(GridPlan).order_by(GridPlan.station_id, GridPlan.version.desc())
+    if station_id is not None:
+        query = query.where(GridPlan.station_id == station_id)
+    if principal.station_ids is not None:
+        query = query.where(GridPlan.station_id.in_(principal.station_ids))
+    return list(session.scalars(query))
