@@ -45,6 +45,9 @@ PAGES: dict[str, tuple[int, ...]] = {
     "/command/roster": (OK, OK, OK, NO, NO, NO, NO, NO),
     "/m": (NO, OK, OK, OK, OK, OK, NO, NO),
     "/incidents/metrics": (OK, OK, OK, NO, NO, NO, OK, NO),
+    "/grids/plans": (OK, OK, NO, NO, NO, NO, NO, NO),
+    "/grids/coverage": (OK, OK, OK, NO, NO, NO, OK, NO),
+    f"/grids/{GRID}/staff": (OK, OK, NO, NO, NO, NO, NO, NO),
 }
 
 #                               admin chief command officer auxil case legal gridworker
@@ -61,6 +64,8 @@ API: dict[str, tuple[int, ...]] = {
     "/api/v1/incidents/open": (OK, OK, OK, OK, OK, OK, OK, OK),
     "/api/v1/incidents/metrics": (OK, OK, OK, NO, NO, NO, OK, NO),
     "/api/v1/me/assignments": (NO, OK, OK, OK, OK, OK, NO, NO),
+    "/api/v1/grid-plans": (OK, OK, NO, NO, NO, NO, NO, NO),
+    "/api/v1/grids/coverage": (OK, OK, OK, NO, NO, NO, OK, NO),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.audit.service import SYSTEM
 from fengqiao.demo.county import CountyFiles
+from fengqiao.grids.importing import import_units
 from fengqiao.incidents.models import Channel, Priority
 from fengqiao.incidents.schemas import IncidentIn
 from fengqiao.incidents.service import ensure_reference_data
@@ -35,6 +36,7 @@ def import_org(session: Session, files: CountyFiles) -> None:
     ensure_reference_data(session)
     for name in ORG_FILES:
         IMPORTERS[name.replace("_", "-")](session, getattr(files, name), actor=SYSTEM)
+    import_units(session, files.units, actor=SYSTEM)
 
 
 def station(session: Session, code: str) -> Station:
