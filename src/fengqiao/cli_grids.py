@@ -22,7 +22,11 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _progress(fraction: float, message: str) -> None:
-    sys.stderr.write(f"\r{i18n._('Planning')} {100 * fraction:5.1f}%  {message[:60]:<60}")
+    line = f"{i18n._('Planning')} {100 * fraction:5.1f}%  {message[:60]}"
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{line:<80}")
+    else:
+        sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
 

@@ -425,9 +425,6 @@ def dissolve(
     return relieve(part, active, rng, sweeps, heat)
 
 
-SHAPE = 0.0
-
-
 def _score(p: int, c: int) -> float:
     c = max(c, 1)
     return 1000.0 * max(0, p - c) / c + (p / c) ** 2
@@ -457,14 +454,10 @@ def relieve(
                 continue
             pu, pa = pop[u], part.rpop[a]
             base = _score(pa - pu, part.cap_without(a, u)) - _score(pa, part.region_cap(a))
-            if SHAPE:
-                base += SHAPE * (part.spread_with(a, u, -1) - part.spread(a))
             best, gain = -1, math.inf
             for s in options:
                 cs = part.region_cap(s)
                 d = base + _score(part.rpop[s] + pu, min(cs, cap[u])) - _score(part.rpop[s], cs)
-                if SHAPE:
-                    d += SHAPE * (part.spread_with(s, u, 1) - part.spread(s))
                 if d < gain:
                     best, gain = s, d
             accept = gain < -1e-12 or (

@@ -242,7 +242,7 @@ class LocationIndex:
         n = len(self.ids)
         best = np.full(len(xs), n, dtype=np.int64)
         if n and len(xs):
-            points = shapely.points(xs, ys)
+            points = np.asarray(shapely.points(xs, ys), dtype=object)
             point_idx, poly_idx = self._tree.query(points)
             hit = shapely.covers(self._polygons[poly_idx], points[point_idx])
             np.minimum.at(best, point_idx[hit], self._rank[poly_idx[hit]])

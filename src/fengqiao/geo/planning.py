@@ -46,9 +46,19 @@ from fengqiao.geo.adjacency import (
     shed,
 )
 
+__all__ = [
+    "GridFigures",
+    "Plan",
+    "Problem",
+    "evaluate",
+    "neighbours",
+    "plan",
+    "polsby_popper",
+]
+
 Progress = Callable[[float, str], None]
 HEAT = 0.05
-HEATED_ATTEMPTS = 2
+HEATED_ATTEMPTS = 3
 SWEEPS = 6
 
 

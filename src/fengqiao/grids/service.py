@@ -23,6 +23,7 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
 from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.geo import planning
+from fengqiao.geo.adjacency import neighbours
 from fengqiao.grids.models import (
     BarrierLine,
     GridPlan,
@@ -68,7 +69,7 @@ class ScopeData:
     def nbrs(self) -> list[list[int]]:
         if self._nbrs is None:
             p = self.problem
-            self._nbrs = planning.neighbours(p.polygons, zone=p.zone, barriers=p.barriers)
+            self._nbrs = neighbours(p.polygons, zone=p.zone, barriers=p.barriers)
         return self._nbrs
 
 
@@ -268,11 +269,12 @@ def create_plan(
     members: list[list[PlanningUnit]] = [[] for _g in result.grids]
     for unit, label in zip(units, result.labels, strict=True):
         members[label].append(unit)
+    keys = list(result.continues) if not fresh else _successors(members)
     continued = {
         g.id: g
         for g in session.scalars(
             select(PoliceGrid).where(
-                PoliceGrid.id.in_([c for c in result.continues if c is not None]),
+                PoliceGrid.id.in_([c for c in keys if c is not None]),
                 PoliceGrid.active(),
             )
         )
@@ -281,12 +283,12 @@ def create_plan(
         new_codes(
             session,
             station,
-            sum(1 for c in result.continues if c not in continued),
+            sum(1 for c in keys if c not in continued),
             set(),
         )
     )
     grids: list[PlanGrid] = []
-    for group, key in zip(members, result.continues, strict=True):
+    for group, key in zip(members, keys, strict=True):
         old = continued.get(key) if key is not None else None
         grids.append(
             PlanGrid(
@@ -313,6 +315,25 @@ def create_plan(
         detail={"station": station.code, "version": version, "grids": len(grids), "seed": seed},
     )
     return plan
+
+
+def _successors(members: list[list[PlanningUnit]]) -> list[int | None]:
+    """For a plan made from scratch: each new grid carries on the active grid it shares
+    the most residents with (each active grid at most once), so posts follow."""
+    shared = sorted(
+        (
+            (-sum(u.population for u in group if u.grid_id == gid), i, gid)
+            for i, group in enumerate(members)
+            for gid in {u.grid_id for u in group if u.grid_id is not None}
+        ),
+    )
+    out: list[int | None] = [None] * len(members)
+    used: set[int] = set()
+    for _neg, i, gid in shared:
+        if out[i] is None and gid not in used:
+            out[i] = gid
+            used.add(gid)
+    return out
 
 
 def _report(data: ScopeData, result: planning.Plan) -> dict[str, Any]:

@@ -31,7 +31,9 @@
               lyr.bindTooltip(document.createTextNode(p.code + " " + p.name + " · " + p.population.toLocaleString() + " → " + p.grid_code), { sticky: true });
               lyr.on("click", function () { pick(f); });
             }
-          }).addTo(map);
+          });
+          if (first && data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); first = false; }
+          layer.addTo(map);
           layer.eachLayer(function (lyr) {
             var node = lyr.getElement && lyr.getElement();
             if (node) {
@@ -40,7 +42,6 @@
               node.classList.add("unit-shape");
             }
           });
-          if (first && data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); first = false; }
           el.dataset.units = String(data.features.length);
           el.dataset.loaded = String(Date.now());
         })
