@@ -96,16 +96,15 @@ def format_view(view: object) -> str:
     from fengqiao.grids.service import PlanView
 
     assert isinstance(view, PlanView)
-    t = i18n._
     live = [g for g in view.grids if g.units]
     lines = [
-        t("Plan {id} ({name}), version {v}, {status}").format(
+        i18n._("Plan {id} ({name}), version {v}, {status}").format(
             id=view.plan.id, name=view.plan.name, v=view.plan.version, status=view.plan.status
         ),
-        t("Grids: {n} (lower bound ceil(population / cap) = {lb})").format(
+        i18n._("Grids: {n} (lower bound ceil(population / cap) = {lb})").format(
             n=len(live), lb=view.lower_bound
         ),
-        t(
+        i18n._(
             "Population per grid: max {max}, mean {mean:.0f}; compactness (Polsby–Popper) "
             "mean {pp:.3f}; {over} grids over the cap"
         ).format(
@@ -114,20 +113,20 @@ def format_view(view: object) -> str:
             pp=view.mean_polsby_popper,
             over=sum(1 for g in live if g.over_cap),
         ),
-        t("Units moved from their current grid: {units} ({residents} residents)").format(
+        i18n._("Units moved from their current grid: {units} ({residents} residents)").format(
             units=view.moved_units, residents=view.moved_population
         ),
         "",
-        f"{t('Grid'):<16}{t('Units'):>6}{t('Residents'):>10}{t('Cap'):>7}  PP     {t('Note')}",
+        f"{i18n._('Grid'):<16}{i18n._('Units'):>6}{i18n._('Residents'):>10}{i18n._('Cap'):>7}  PP     {i18n._('Note')}",
     ]
     for g in view.grids:
         note = []
         if g.over_cap:
-            note.append(t("over cap"))
+            note.append(i18n._("over cap"))
         if not g.contiguous:
-            note.append(t("not contiguous"))
+            note.append(i18n._("not contiguous"))
         if g.continues_code:
-            note.append(t("continues {code}").format(code=g.continues_code))
+            note.append(i18n._("continues {code}").format(code=g.continues_code))
         lines.append(
             f"{g.code:<16}{g.units:>6}{g.population:>10}{g.cap:>7}  {g.polsby_popper:.3f}  "
             + ", ".join(note)
@@ -172,11 +171,10 @@ def coverage(
     factory = make_sessionmaker(make_engine(_settings()))
     with factory() as session:
         rows = compute(session, system_principal("cli"), max_grids=max_grids)
-    t = i18n._
     for c in rows:
         rpo = f"{c.residents_per_officer:.0f}" if c.residents_per_officer else "-"
         typer.echo(
-            t(
+            i18n._(
                 "{code} {name}: {grids} grids, {pop} residents, {officers} officers "
                 "({rpo} residents each); without officer: {no_officer}; without any fixed "
                 "person: {no_fixed}; overloaded: {over}"
