@@ -432,39 +432,46 @@ def _edge_sides(raster: _Raster, single: Codes) -> Codes32:
         cross = base[at] + (b * du[at] - a * dv[at])
         return np.where(np.abs(cross) > bound[at], (cross < 0).astype(np.intp), -1)
 
-    sides = np.full((len(single), 2), EXACT, dtype=np.int32)
-    clash = np.zeros((len(single), 2), dtype=bool)
-    links: list[tuple[Codes, Codes, npt.NDArray[np.intp]]] = []
-    for dx, dy, has in ((1, 0, ix < nx - 1), (-1, 0, ix > 0), (0, 1, iy < ny - 1), (0, -1, iy > 0)):
+    # Sides as a flat array: 2 * cell + side.
+    sides = np.full(2 * len(single), EXACT, dtype=np.int32)
+    clash = np.zeros(2 * len(single), dtype=bool)
+    directions = ((1, 0, ix < nx - 1), (-1, 0, ix > 0), (0, 1, iy < ny - 1), (0, -1, iy > 0))
+    neighbours: list[tuple[Codes, Codes32]] = []
+    for dx, dy, has in directions:
         at = np.flatnonzero(has)
         code = raster.codes[single[at] + (dy * nx + dx)]
-        a, b = 0.5 + 0.5 * dx, 0.5 + 0.5 * dy  # the middle of the shared side
+        neighbours.append((at, code))
         k, c = at[code >= 0], code[code >= 0]
-        middle = side(k, a, b)
-        k, s, c = k[middle >= 0], middle[middle >= 0], c[middle >= 0]
-        known = sides[k, s]
-        clash[k, s] |= (known >= 0) & (known != c)
-        sides[k, s] = c
-        k, other = at[code <= _EDGE_CELL], _EDGE_CELL - code[code <= _EDGE_CELL]
+        middle = side(k, 0.5 + 0.5 * dx, 0.5 + 0.5 * dy)  # the middle of the shared side
+        slot, c = 2 * k[middle >= 0] + middle[middle >= 0], c[middle >= 0]
+        known = sides[slot]
+        clash[slot] |= (known >= 0) & (known != c)
+        sides[slot] = c
+    sides[clash] = EXACT
+    unknown = (sides < 0).reshape(-1, 2).any(axis=1)
+    targets, sources = [], []
+    for (dx, dy, _), (at, code) in zip(directions, neighbours, strict=True):
+        pick = (code <= _EDGE_CELL) & unknown[at]
+        k, other = at[pick], _EDGE_CELL - code[pick]
         same = edge[other] == edge[k]
         k, other = k[same], other[same]
+        a, b = 0.5 + 0.5 * dx, 0.5 + 0.5 * dy
         for sign in (-0.5, 0.5):
             corner = side(k, a + sign * dy, b + sign * dx)
             on = corner >= 0
-            links.append((k[on], other[on], corner[on]))
-    sides[clash] = EXACT
-    k, k2, s = (np.concatenate(parts) for parts in zip(*links, strict=True))
-    flat, target, source = sides.reshape(-1), 2 * k + s, 2 * k2 + s
-    live = ~clash.reshape(-1)[target] & (flat[target] < 0)
+            targets.append(2 * k[on] + corner[on])
+            sources.append(2 * other[on] + corner[on])
+    target, source = np.concatenate(targets), np.concatenate(sources)
+    live = ~clash[target] & (sides[target] < 0)
     target, source = target[live], source[live]
     while len(target):
-        found = flat[source]
+        found = sides[source]
         fill = found >= 0
         if not fill.any():
             break
-        flat[target[fill]] = found[fill]
+        sides[target[fill]] = found[fill]
         target, source = target[~fill], source[~fill]
-    return sides
+    return sides.reshape(-1, 2)
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

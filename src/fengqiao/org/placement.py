@@ -99,6 +99,11 @@ def place_point(session: Session, lon: float, lat: float) -> Placement | None:
     return Placement(grid_id, district_id, station_id)
 
 
+def grid_ids(session: Session, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Grid id per point (``NO_GRID`` outside every grid), vectorised for large batches."""
+    return _entry(session).index.locate_many(lon, lat)
+
+
 def place_points(
     session: Session, lon: npt.ArrayLike, lat: npt.ArrayLike
 ) -> list[Placement | None]:
