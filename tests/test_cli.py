@@ -39,6 +39,11 @@ def run(*args: str, db: Path | None = None, **env: str) -> subprocess.CompletedP
         ["user", "create"],
         ["user", "reset-password"],
         ["audit", "verify"],
+        ["grids"],
+        ["grids", "plan"],
+        ["grids", "publish"],
+        ["grids", "coverage"],
+        ["grids", "locate"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

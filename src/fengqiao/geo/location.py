@@ -61,7 +61,7 @@ MARGIN_PER_CELL = 1e-9
 EXACT = -1
 """Raster code of a cell whose points take the exact path."""
 _EDGE_CELL = -2  # codes -2, -3, ...: cells crossed by one edge, numbered 0, 1, ...
-_CHUNK = 1 << 20  # cells marked per vectorised step, to bound the temporary arrays
+_CHUNK = 1 << 18  # cells marked per vectorised step, to bound the temporary arrays
 
 Codes = npt.NDArray[np.int64]
 Codes32 = npt.NDArray[np.int32]
@@ -94,8 +94,13 @@ class RasterStats:
 class _Raster:
     """Cell codes over a box: a rank into the index's sorted ids, ``EXACT`` or an edge cell."""
 
-    def __init__(self, x0: float, y0: float, sx: float, sy: float, nx: int, ny: int) -> None:
-        self.x0, self.y0, self.sx, self.sy, self.nx, self.ny = x0, y0, sx, sy, nx, ny
+    def __init__(
+        self, bounds: tuple[float, float, float, float], nx: int, ny: int, none: int
+    ) -> None:
+        self.bounds = bounds  # of all grids: no grid covers a point outside them
+        self.x0, self.y0, x1, y1 = bounds
+        self.sx, self.sy = nx / (x1 - self.x0), ny / (y1 - self.y0)
+        self.nx, self.ny, self.none = nx, ny, none
         self.margin = MARGIN_PER_CELL * max(nx, ny)
         self.codes: Codes32 = np.empty(0, dtype=np.int32)
         # Edges in cell units: start and direction.
@@ -133,6 +138,8 @@ class _Raster:
             codes = np.full(len(xs), EXACT, dtype=np.int32)
             flat = v[inside].astype(np.intp) * self.nx + u[inside].astype(np.intp)
             codes[inside] = self.codes[flat]
+            x0, y0, x1, y1 = self.bounds
+            codes[(xs < x0) | (xs > x1) | (ys < y0) | (ys > y1)] = self.none
         at = np.flatnonzero(codes <= _EDGE_CELL)
         if len(at):
             cell = _EDGE_CELL - codes[at]
@@ -252,7 +259,7 @@ class LocationIndex:
         """The raster, its number of components and of boundary cells."""
         if not len(self.ids):
             return None
-        raster = _empty_raster(self._polygons, self._cells_per_grid)
+        raster = _empty_raster(self._polygons, self._cells_per_grid, len(self.ids))
         if raster is None:
             return None
         ax, ay, bx, by, ring = _edges(self._polygons)
@@ -314,7 +321,9 @@ def _coordinates(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Floats, Floats
     return np.ravel(bx), np.ravel(by)
 
 
-def _empty_raster(polygons: npt.NDArray[np.object_], cells_per_grid: int) -> _Raster | None:
+def _empty_raster(
+    polygons: npt.NDArray[np.object_], cells_per_grid: int, none: int
+) -> _Raster | None:
     """A raster over the polygons' bounding box, about ``cells_per_grid`` cells each."""
     x0, y0, x1, y1 = (float(b) for b in shapely.total_bounds(polygons))
     width, height = x1 - x0, y1 - y0
@@ -324,7 +333,7 @@ def _empty_raster(polygons: npt.NDArray[np.object_], cells_per_grid: int) -> _Ra
     side = math.sqrt(width * height / target)
     nx = min(max(math.ceil(width / side), 1), MAX_CELLS)
     ny = min(max(math.ceil(height / side), 1), MAX_CELLS // nx)
-    return _Raster(x0, y0, nx / width, ny / height, nx, ny)
+    return _Raster((x0, y0, x1, y1), nx, ny, none)
 
 
 def _edges(
@@ -448,7 +457,7 @@ def _edge_sides(raster: _Raster, single: Codes) -> Codes32:
         clash[slot] |= (known >= 0) & (known != c)
         sides[slot] = c
     sides[clash] = EXACT
-    unknown = (sides < 0).reshape(-1, 2).any(axis=1)
+    unknown = (sides[0::2] < 0) | (sides[1::2] < 0)
     targets, sources = [], []
     for (dx, dy, _), (at, code) in zip(directions, neighbours, strict=True):
         pick = (code <= _EDGE_CELL) & unknown[at]

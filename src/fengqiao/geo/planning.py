@@ -64,7 +64,14 @@ SWEEPS = 6
 
 @dataclass(frozen=True)
 class Problem:
-    """Units to group into grids. Geometries are in planar coordinates (see module doc)."""
+    """Units to group into grids. Geometries are in planar coordinates (see module doc).
+
+    ``polygons``: Polygons or MultiPolygons; ``population`` >= 0 per unit; ``cap`` per
+    unit (a grid's cap is the smallest cap of its units); ``zone``: units of different
+    zones never share a grid; ``barriers``: lines that cut adjacencies (see
+    :func:`neighbours`); ``current``: the existing grid key per unit (any int >= 0, -1 for
+    none) for stable re-planning.
+    """
 
     polygons: Sequence[BaseGeometry]
     population: Sequence[int]
@@ -76,6 +83,9 @@ class Problem:
 
 @dataclass(frozen=True)
 class GridFigures:
+    """One grid: its units (sorted), population, cap (smallest unit cap), whether it is
+    over that cap, whether it is contiguous, and the Polsby-Popper score of its union."""
+
     units: tuple[int, ...]
     population: int
     cap: int
@@ -86,6 +96,17 @@ class GridFigures:
 
 @dataclass(frozen=True)
 class Plan:
+    """A planned set of grids.
+
+    ``labels``: grid index per unit. ``continues``: per grid, the ``current`` key it carries
+    on, else None. ``lower_bound``: over connected components (after taking out over-cap
+    units) the sum of ceil(sum(population/cap)), plus one per over-cap unit.
+    ``over_cap_units``: units over their own cap, each a grid alone. ``islands``: groups of
+    units cut off from the rest of their zone (every component but the zone's largest).
+    ``moved_units``/``moved_population``: units whose grid's continued key differs from
+    their ``current`` key; units with ``current`` -1 are placed, not moved, and not counted.
+    """
+
     labels: tuple[int, ...]
     grids: tuple[GridFigures, ...]
     continues: tuple[int | None, ...]
@@ -180,13 +201,13 @@ def plan(
     lower = len(over) + sum(_bound(pop, cap, comp) for comp in comps)
 
     found: list[tuple[list[int], int | None]]
-    if problem.current is None:
+    if problem.current is None or all(int(k) < 0 for k in problem.current):
         found = [(g, None) for g in _plan_fresh(units, comps, rng, effort, report)]
     else:
         current = [int(k) for k in problem.current]
         found = _plan_stable(units, comps, current, rng, effort, report)
     found += [([u], None) for u in over]
-    if problem.current is not None:
+    if problem.current is not None:  # (a no-op when no unit has a key)
         found = _continue_keys(found, [int(k) for k in problem.current], pop)
 
     zone = [int(z) for z in problem.zone] if problem.zone is not None else [0] * n
@@ -337,8 +358,7 @@ def _plan_component(
         r = part.open()
         for u in members:
             part.add(u, r)
-    _reduce(part, lower, rng, effort)
-    say(0.6, f"{label}: {len(part.regions())} grids after elimination")
+    _reduce(part, lower, rng, effort, lambda message: say(0.45, f"{label}: {message}"))
     passes = 4 + 2 * effort
     for p in range(passes):
         moved = compact(part, rng)
@@ -348,14 +368,17 @@ def _plan_component(
     return [sorted(part.members[r]) for r in part.regions()]
 
 
-def _reduce(part: Partition, lower: int, rng: random.Random, effort: int) -> None:
+def _reduce(
+    part: Partition, lower: int, rng: random.Random, effort: int, say: Callable[[str], None]
+) -> None:
     """Eliminate grids one at a time while the search manages to re-home their units.
 
     A quick round (plain descent) tries every grid, least full first; a second round with
     a little annealing gets ``HEATED_ATTEMPTS * effort`` more attempts.
     """
     part.journal = []
-    for heat, budget in ((0.0, 2 * len(part.regions()) + 8), (HEAT, HEATED_ATTEMPTS * effort)):
+    rounds = ((0.0, 2 * len(part.regions()) + 8), (HEAT, HEATED_ATTEMPTS * effort))
+    for number, (heat, budget) in enumerate(rounds, start=1):
         failed: set[int] = set()
         while len(part.regions()) > lower and budget > 0:
             candidates = [r for r in part.regions() if r not in failed]
@@ -367,9 +390,11 @@ def _reduce(part: Partition, lower: int, rng: random.Random, effort: int) -> Non
             if dissolve(part, r, rng, sweeps=SWEEPS + effort, heat=heat):
                 failed.clear()
                 part.journal = []
+                say(f"elimination round {number}: {len(part.regions())} grids")
             else:
                 part.undo(mark)
                 failed.add(r)
+        say(f"elimination round {number} done: {len(part.regions())} grids")
     part.journal = None
 
 
