@@ -14,8 +14,9 @@ Two paths give the same answers:
   4-connected components, each wholly inside one set of grids, so one exact query of
   one cell centre answers a whole component. A boundary cell crossed by a single long
   edge is split by that edge's line: each side takes the answer of a component next to
-  it on that side. Other boundary cells, points too close to an edge, points off the
-  raster and sides without a known answer take the exact path.
+  it on that side. A point outside the grids' bounds is in no grid. Other boundary
+  cells, points too close to an edge, points off the raster within the bounds (by
+  rounding) and sides without a known answer take the exact path.
 
 Why the raster is exact. Let ``A(x) = (x - x0) * sx`` in real arithmetic (``sx`` the
 stored float scale) and ``T(x)`` the same expression in floats, the one formula used
@@ -52,7 +53,10 @@ NO_GRID = -1
 
 ACCELERATE_MIN_POINTS = 5_000
 """A batch at least this large builds the raster when it does not exist yet."""
-CELLS_PER_GRID = 1_000
+CELLS_PER_GRID = 250
+"""Raster cells per grid. Cells split by one edge keep the exact path rare at this size;
+four times more cells cut query time by a tenth to a fifth, at two to three times the
+build time and three times the memory."""
 MAX_CELLS = 1 << 24
 """About 16 M cells, 64 MiB of int32."""
 MARGIN_PER_CELL = 1e-9
@@ -269,24 +273,23 @@ class LocationIndex:
         raster.eu, raster.ev, raster.edu, raster.edv = ua, va, du, dv
         # Only a ring edge at least a cell long may split a cell in two.
         splits = ring & (np.abs(du) + np.abs(dv) >= 1.0)
+        # Per cell: -1 no edge, -2 several edges (or one that cannot split it), else the edge.
         owner = np.full(raster.nx * raster.ny, -1, dtype=np.int32)
-        several = np.zeros(len(owner), dtype=bool)
         for cells, edge in _edge_cells(raster, ua, va, ub, vb):
             before = owner[cells]
-            clash = ((before >= 0) & (before != edge)) | ~splits[edge]
+            clash = ((before != -1) & (before != edge)) | ~splits[edge]
             owner[cells] = edge
             clash |= owner[cells] != edge
-            several[cells[clash]] = True
-        boundary = owner >= 0
-        labels, count = ndimage.label(~boundary.reshape(raster.ny, raster.nx))
-        n_boundary = int(np.count_nonzero(boundary))
-        del boundary
+            owner[cells[clash]] = -2
+        free = (owner == -1).reshape(raster.ny, raster.nx)
+        labels, count = ndimage.label(free)
+        n_boundary = free.size - int(np.count_nonzero(free))
+        del free
         flat = labels.reshape(-1).astype(np.int32, copy=False)
         answers = np.full(count + 1, EXACT, dtype=np.int32)
         if count:
             answers[1:] = self._component_codes(raster, flat, count)
-        single = np.flatnonzero((owner >= 0) & ~several)
-        del several
+        single = np.flatnonzero(owner >= 0)
         raster.cell_edge = owner[single]
         del owner
         codes = answers[flat]
@@ -354,7 +357,9 @@ def _edges(
     )
     rings[swap] = rings[swap][:, [2, 3, 0, 1]]
     rings = rings[np.lexsort(rings.T[::-1])]
-    rings = rings[np.concatenate([[True], (rings[1:] != rings[:-1]).any(axis=1)])]
+    first = np.ones(len(rings), dtype=bool)
+    first[1:] = (rings[1:] != rings[:-1]).any(axis=1)
+    rings = rings[first]
     others = np.concatenate([pairs[~long], _pairs(parts[~is_polygon])])
     both = np.concatenate([rings, others])
     ring = np.arange(len(both)) < len(rings)
@@ -470,7 +475,9 @@ def _edge_sides(raster: _Raster, single: Codes) -> Codes32:
             on = corner >= 0
             targets.append(2 * k[on] + corner[on])
             sources.append(2 * other[on] + corner[on])
+    del neighbours, ix, iy
     target, source = np.concatenate(targets), np.concatenate(sources)
+    del targets, sources
     live = ~clash[target] & (sides[target] < 0)
     target, source = target[live], source[live]
     while len(target):
