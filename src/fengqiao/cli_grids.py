@@ -56,9 +56,10 @@ def plan(
     from fengqiao.grids import service
     from fengqiao.org.models import PoliceDistrict, Station
 
+    settings = _settings()  # first: it also sets the language of the messages
     if (station is None) == (district is None):
         raise _fail(i18n._("Give exactly one of --station or --district."), 2)
-    factory = make_sessionmaker(make_engine(_settings()))
+    factory = make_sessionmaker(make_engine(settings))
     principal = system_principal(f"cli:{getpass.getuser()}")
     try:
         with unit_of_work(factory) as session:
@@ -210,9 +211,10 @@ def locate(
     from fengqiao.org import placement
     from fengqiao.org.models import PoliceDistrict, PoliceGrid, Station
 
+    settings = _settings()  # first: it also sets the language of the messages
     if not source.is_file():
         raise _fail(i18n._("File not found: {path}").format(path=source), 2)
-    factory = make_sessionmaker(make_engine(_settings()))
+    factory = make_sessionmaker(make_engine(settings))
     with factory() as session:
         codes = {
             gid: (g, d, s)

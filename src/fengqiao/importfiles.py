@@ -195,9 +195,12 @@ def _dbf_encoding(path: Path) -> str:
     if cpg.exists():
         name = cpg.read_text(encoding="ascii", errors="ignore").strip() or "utf-8"
         return {"936": "gbk", "65001": "utf-8"}.get(name, name)
-    if path.suffix.lower() == ".shp" and path.with_suffix(".dbf").exists():
+    dbf = path.with_suffix(".dbf")
+    if path.suffix.lower() == ".shp" and dbf.exists():
+        data = dbf.read_bytes()
+        header = int.from_bytes(data[8:10], "little") if len(data) >= 10 else len(data)
         try:
-            path.with_suffix(".dbf").read_bytes().decode("utf-8")
+            data[header:].decode("utf-8")  # the records only; the header is binary
         except UnicodeDecodeError:
             return "gbk"
     return "utf-8"

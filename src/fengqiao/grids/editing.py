@@ -22,7 +22,7 @@ from fengqiao.grids.service import (
     scope_data,
 )
 from fengqiao.i18n import _
-from fengqiao.org.models import AreaKind, Station
+from fengqiao.org.models import AreaKind, PoliceDistrict, Station
 
 
 def _plan_grid_or_raise(session: Session, plan: GridPlan, grid_id: int) -> PlanGrid:
@@ -155,12 +155,16 @@ def new_version(session: Session, principal: Principal, plan_id: int) -> GridPla
         )
         or 0
     ) + 1
-    name = source.name.rsplit(" ", 1)[0] if " " in source.name else source.name
+    scope: PoliceDistrict | Station = (
+        session.get_one(PoliceDistrict, source.district_id)
+        if source.district_id is not None
+        else session.get_one(Station, source.station_id)
+    )
     copy = GridPlan(
         station_id=source.station_id,
         district_id=source.district_id,
         version=version,
-        name=f"{name} v{version}",
+        name=_("{scope} version {v}").format(scope=scope.name, v=version),
         status=PlanStatus.DRAFT,
         cap_urban=source.cap_urban,
         cap_rural=source.cap_rural,

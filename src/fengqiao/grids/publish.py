@@ -9,6 +9,7 @@ disappear end and show up in the coverage report. The shared location index is r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import shapely
@@ -72,6 +73,29 @@ def _union(geoms: list[BaseGeometry]) -> BaseGeometry:
 
 def _refuse_if_not_ready(session: Session, principal: Principal, plan: GridPlan) -> None:
     view = plan_view(session, principal, plan.id)
+    # A plan made for other units or another layout cannot be fixed by editing it.
+    in_scope = {u.id for u in scope_units(session, plan.station_id, plan.district_id)}
+    in_plan = set(view.unit_grid)
+    if in_scope != in_plan:
+        raise Conflict(
+            _(
+                "Units changed since this plan was made ({added} new, {removed} gone); "
+                "make a new plan."
+            ).format(added=len(in_scope - in_plan), removed=len(in_plan - in_scope))
+        )
+    replaced = session.scalars(
+        select(PlanGrid.code)
+        .join(PoliceGrid, PoliceGrid.id == PlanGrid.continues_grid_id)
+        .where(PlanGrid.plan_id == plan.id, PoliceGrid.retired_at.is_not(None))
+        .order_by(PlanGrid.code)
+    ).all()
+    if replaced:
+        raise Conflict(
+            _(
+                "The grid layout changed since this plan was made (grids {codes} were "
+                "published again); make a new plan."
+            ).format(codes=", ".join(replaced))
+        )
     problems = []
     for g in view.grids:
         if g.units == 0:
@@ -89,15 +113,6 @@ def _refuse_if_not_ready(session: Session, principal: Principal, plan: GridPlan)
             _("The plan cannot be published yet: {problems}. Fix them and publish again.").format(
                 problems="; ".join(problems)
             )
-        )
-    in_scope = {u.id for u in scope_units(session, plan.station_id, plan.district_id)}
-    in_plan = set(view.unit_grid)
-    if in_scope != in_plan:
-        raise Conflict(
-            _(
-                "Units changed since this plan was made ({added} new, {removed} gone); "
-                "make a new plan."
-            ).format(added=len(in_scope - in_plan), removed=len(in_plan - in_scope))
         )
 
 
@@ -175,6 +190,9 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
             successor[old.id] = new
     _carry_posts(session, result, successor, list(active))
     _move_units(session, result, grids, by_grid)
+    report = json.loads(plan.report or "{}")  # what publishing changed, for the plan's page
+    report.update(moved_units=result.units_moved, moved_population=result.residents_moved)
+    plan.report = json.dumps(report, ensure_ascii=False)
     _move_civil_grids(session, plan, successor, list(active))
     _supersede(session, plan)
     plan.status = PlanStatus.PUBLISHED

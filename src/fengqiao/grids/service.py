@@ -471,7 +471,12 @@ def plan_view(session: Session, principal: Principal, plan_id: int) -> PlanView:
             )
         )
     live = [v for v in views if v.units]
-    moved = [u for u in units if _moved(u, unit_grid, grids, index)]
+    if plan.status is PlanStatus.DRAFT:
+        moved = [u for u in units if _moved(u, unit_grid, grids, index)]
+        moved_units, moved_population = len(moved), sum(u.population for u in moved)
+    else:  # the layout has moved on since: the figures of the planner, or of publishing
+        moved_units = int(report.get("moved_units", 0))
+        moved_population = int(report.get("moved_population", 0))
     return PlanView(
         plan=plan,
         station=station,
@@ -480,8 +485,8 @@ def plan_view(session: Session, principal: Principal, plan_id: int) -> PlanView:
         max_population=max((v.population for v in live), default=0),
         mean_population=sum(v.population for v in live) / max(len(live), 1),
         mean_polsby_popper=sum(v.polsby_popper for v in live) / max(len(live), 1),
-        moved_units=len(moved),
-        moved_population=sum(u.population for u in moved),
+        moved_units=moved_units,
+        moved_population=moved_population,
         warnings=warnings,
         report=report,
         unit_grid=unit_grid,
