@@ -39,10 +39,21 @@ def neighbours(
     ``polygons`` are Polygons or MultiPolygons in planar coordinates; ``tolerance`` is the
     shortest shared boundary length (in those units) that makes two units neighbours.
     """
+    return rook(polygons, zone=zone, barriers=barriers, tolerance=tolerance)[0]
+
+
+def rook(
+    polygons: Sequence[BaseGeometry],
+    *,
+    zone: Sequence[int] | None = None,
+    barriers: Sequence[BaseGeometry] = (),
+    tolerance: float = 1e-9,
+) -> tuple[list[list[int]], list[list[float]]]:
+    """:func:`neighbours`, and beside each neighbour the length of the shared boundary."""
     n = len(polygons)
     result: list[list[int]] = [[] for _ in range(n)]
     if n < 2:
-        return result
+        return result, [[] for _ in range(n)]
     geoms = np.asarray(list(polygons), dtype=object)
     left, right = STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
@@ -53,17 +64,19 @@ def neighbours(
         left, right = left[keep], right[keep]
     boundaries = shapely.boundary(geoms)
     shared = shapely.intersection(boundaries[left], boundaries[right])
-    keep = shapely.length(shared) > tolerance
-    left, right, shared = left[keep], right[keep], shared[keep]
+    length = shapely.length(shared)
+    keep = length > tolerance
+    left, right, shared, length = left[keep], right[keep], shared[keep], length[keep]
     if len(barriers) and len(left):
-        cut = _cut_by_barriers(geoms, left, right, shared, barriers)
-        left, right = left[~cut], right[~cut]
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        result[i].append(j)
-        result[j].append(i)
-    for row in result:
+        keep = ~_cut_by_barriers(geoms, left, right, shared, barriers)
+        left, right, length = left[keep], right[keep], length[keep]
+    found: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for i, j, d in zip(left.tolist(), right.tolist(), length.tolist(), strict=True):
+        found[i].append((j, d))
+        found[j].append((i, d))
+    for row in found:
         row.sort()
-    return result
+    return [[j for j, _d in row] for row in found], [[d for _j, d in row] for row in found]
 
 
 def _crosses_interior(lines: npt.NDArray[np.object_], wall: BaseGeometry) -> npt.NDArray[np.bool_]:
@@ -147,19 +160,26 @@ class Partition:
 
     Regions are numbered from 0 and may become empty; ``label`` is -1 for a unit in no
     region. ``spread`` is a region's polar moment of area about its own centroid divided by
-    its area squared: 1/(2*pi) for a disc, 1/6 for a square, larger for worse shapes.
+    its area squared: 1/(2*pi) for a disc, 1/6 for a square, larger for worse shapes;
+    ``roundness`` is its Polsby-Popper score from the totals.
+    ``rper`` is a region's perimeter: its units' perimeters less twice the boundary they
+    share (``lengths`` beside ``nbrs``).
     """
 
     def __init__(
         self,
         nbrs: Sequence[Sequence[int]],
+        lengths: Sequence[Sequence[float]],
         pop: Sequence[int],
         cap: Sequence[int],
         area: Sequence[float],
         centre: Sequence[tuple[float, float]],
         polar: Sequence[float],
+        perimeter: Sequence[float],
     ) -> None:
         self.nbrs = nbrs
+        self.lengths = lengths
+        self.perimeter = perimeter
         self.pop = pop
         self.cap = cap
         self.area = [max(a, 1e-12) for a in area]
@@ -177,14 +197,15 @@ class Partition:
         self.rx: list[float] = []
         self.ry: list[float] = []
         self.rq: list[float] = []
-        self.journal: list[tuple[int, int]] | None = None
+        self.rper: list[float] = []
+        self.journal: list[tuple[int, int]] = []  # (unit, its region before) per move
 
     def open(self) -> int:
         """A new empty region."""
         self.members.append(set())
         self.rpop.append(0)
         self.rcaps.append({})
-        for totals in (self.ra, self.rx, self.ry, self.rq):
+        for totals in (self.ra, self.rx, self.ry, self.rq, self.rper):
             totals.append(0.0)
         return len(self.members) - 1
 
@@ -199,10 +220,21 @@ class Partition:
         self.rx[r] += a * self.x[u]
         self.ry[r] += a * self.y[u]
         self.rq[r] += self.q[u]
+        self.rper[r] += self.perimeter[u] - 2.0 * self.shared(u, r)
+
+    def shared(self, u: int, r: int) -> float:
+        """Length of ``u``'s boundary shared with region ``r`` (other than ``u`` itself)."""
+        label = self.label
+        return sum(
+            d
+            for v, d in zip(self.nbrs[u], self.lengths[u], strict=True)
+            if label[v] == r and v != u
+        )
 
     def remove(self, u: int) -> None:
         r = self.label[u]
         self.label[u] = -1
+        self.rper[r] -= self.perimeter[u] - 2.0 * self.shared(u, r)
         self.members[r].discard(u)
         self.rpop[r] -= self.pop[u]
         caps = self.rcaps[r]
@@ -216,26 +248,28 @@ class Partition:
             self.ry[r] -= a * self.y[u]
             self.rq[r] -= self.q[u]
         else:
-            self.ra[r] = self.rx[r] = self.ry[r] = self.rq[r] = 0.0
+            self.ra[r] = self.rx[r] = self.ry[r] = self.rq[r] = self.rper[r] = 0.0
 
     def move(self, u: int, r: int) -> None:
-        """Move ``u`` to region ``r`` (logged in ``journal`` when one is kept)."""
-        if self.journal is not None:
-            self.journal.append((u, self.label[u]))
+        """Move ``u`` to region ``r`` (-1: to none), logged in ``journal``."""
+        self.journal.append((u, self.label[u]))
         if self.label[u] >= 0:
             self.remove(u)
         if r >= 0:
             self.add(u, r)
 
     def undo(self, mark: int) -> None:
-        """Revert the journal back to length ``mark``."""
-        assert self.journal is not None
+        """Revert the moves logged after the journal had length ``mark``."""
         while len(self.journal) > mark:
             u, r = self.journal.pop()
             if self.label[u] >= 0:
                 self.remove(u)
             if r >= 0:
                 self.add(u, r)
+
+    def moved_since(self, mark: int) -> int:
+        """How many distinct units moved since the journal had length ``mark``."""
+        return len({u for u, _r in self.journal[mark:]})
 
     def region_cap(self, r: int) -> int:
         caps = self.rcaps[r]
@@ -273,6 +307,23 @@ class Partition:
         if a <= 1e-12:
             return 0.0
         return max(0.0, q - (sx * sx + sy * sy) / a) / (a * a)
+
+    def roundness(self, r: int, u: int = -1, sign: int = 0, shared: float = 0.0) -> float:
+        """Polsby-Popper of ``r`` from its totals; after adding (``sign`` = 1) or removing
+        (-1) unit ``u`` that shares ``shared`` boundary with ``r`` when ``u`` >= 0."""
+        a, p = self.ra[r], self.rper[r]
+        if u >= 0:
+            a += sign * self.area[u]
+            p += sign * (self.perimeter[u] - 2.0 * shared)
+        return 4.0 * math.pi * a / (p * p) if p > 1e-12 and a > 1e-12 else 0.0
+
+    def shape(self, r: int) -> float:
+        """What compactness moves minimise: ``spread`` less Polsby-Popper."""
+        return self.spread(r) - self.roundness(r)
+
+    def shape_with(self, r: int, u: int, sign: int) -> float:
+        """``shape`` of ``r`` after adding (``sign`` = 1) or removing (-1) ``u``."""
+        return self.spread_with(r, u, sign) - self.roundness(r, u, sign, self.shared(u, r))
 
     def centre(self, r: int) -> tuple[float, float]:
         a = self.ra[r]
@@ -366,11 +417,6 @@ def grow(part: Partition, nodes: Iterable[int], rng: random.Random, noise: float
             frontier.update(v for v in part.nbrs[best] if v in free)
 
 
-def _absorb(part: Partition, r: int, s: int) -> None:
-    for u in sorted(part.members[r]):
-        part.move(u, s)
-
-
 def merge(part: Partition, only: set[int] | None = None) -> None:
     """Merge neighbouring regions whose union fits the cap, smallest first.
 
@@ -390,7 +436,8 @@ def merge(part: Partition, only: set[int] | None = None) -> None:
             ]
             if options:
                 s = min(options, key=lambda s: (part.rpop[s], s))
-                _absorb(part, r, s)
+                for u in sorted(part.members[r]):
+                    part.move(u, s)
                 changed = True
 
 
@@ -475,12 +522,13 @@ def relieve(
     return excess == 0
 
 
-def compact(part: Partition, rng: random.Random, home: Sequence[int] | None = None) -> int:
+def compact(part: Partition, home: Sequence[int] | None = None) -> int:
     """One pass of compactness moves within the caps; returns the number of moves.
 
-    A boundary unit moves to the neighbouring region that most lowers the summed
-    ``spread`` when it fits there and its own region stays connected. With ``home``, a
-    unit in its home region never moves, and a unit outside it goes home when it fits.
+    A boundary unit moves to the neighbouring region that most lowers the summed ``shape``
+    when it fits there and its own region stays connected; failing that (without
+    ``home``) it may swap with a unit across the border. With ``home``, a unit in its home
+    region never moves, and a unit outside it goes home whenever it fits there.
     """
     moved = 0
     for u in range(len(part.label)):
@@ -488,49 +536,43 @@ def compact(part: Partition, rng: random.Random, home: Sequence[int] | None = No
         if a < 0 or (home is not None and home[u] == a):
             continue
         options = [s for s in part.touching(u) if part.fits(s, u)]
-        if not options or len(part.members[a]) == 1:
-            continue
-        base = part.spread_with(a, u, -1) - part.spread(a)
         best, gain = -1, -1e-9
-        for s in options:
-            d = base + part.spread_with(s, u, 1) - part.spread(s)
-            if home is not None and home[u] == s:
-                d -= 1e9
-            if d < gain:
-                best, gain = s, d
+        if options and len(part.members[a]) > 1:
+            base = part.shape_with(a, u, -1) - part.shape(a)
+            for s in options:
+                d = base + part.shape_with(s, u, 1) - part.shape(s)
+                if home is not None and home[u] == s:
+                    d -= 1e9
+                if d < gain:
+                    best, gain = s, d
         if best >= 0 and part.removable(u):
             part.move(u, best)
+            moved += 1
+        elif home is None and _swap(part, u):
             moved += 1
     return moved
 
 
-def shed(part: Partition, r: int) -> list[int]:
-    """Bring region ``r`` within its cap with few moves; returns the units left loose.
-
-    Units go to neighbouring regions with room where possible: the smallest unit that
-    clears the overflow on its own, else the largest that fits somewhere. When no unit fits
-    anywhere, one is left loose (unassigned) for the caller to re-home.
-    """
-    loose: list[int] = []
-    while part.over(r) > 0:
-        cx, cy = part.centre(r)
-        ranked: list[tuple[int, int, int, float, int]] = []
-        for u in sorted(part.members[r]):
-            if not part.removable(u):
-                continue
-            clears = part.rpop[r] - part.pop[u] <= part.cap_without(r, u)
-            fits = any(part.fits(s, u) for s in part.touching(u))
-            far = (part.x[u] - cx) ** 2 + (part.y[u] - cy) ** 2
-            size = part.pop[u] if clears else -part.pop[u]
-            ranked.append((0 if fits else 1, 0 if clears else 1, size, -far, u))
-        if not ranked:
-            break
-        fits_somewhere, *_rest, u = min(ranked)
-        if fits_somewhere == 0:
-            options = [s for s in part.touching(u) if part.fits(s, u)]
-            target = min(options, key=lambda s: (part.spread_with(s, u, 1) - part.spread(s), s))
-            part.move(u, target)
-        else:
-            part.move(u, -1)
-            loose.append(u)
-    return loose
+def _swap(part: Partition, u: int) -> bool:
+    """Exchange ``u`` with a unit across its region's border when that improves ``shape``."""
+    a = part.label[u]
+    if len(part.members[a]) == 1 or not part.removable(u):
+        return False
+    pop = part.pop
+    for v in sorted({v for v in part.nbrs[u] if part.label[v] not in (a, -1)}):
+        s = part.label[v]
+        if len(part.members[s]) == 1:
+            continue
+        if part.rpop[a] - pop[u] + pop[v] > min(part.cap_without(a, u), part.cap[v]):
+            continue
+        if part.rpop[s] - pop[v] + pop[u] > min(part.cap_without(s, v), part.cap[u]):
+            continue
+        before = part.shape(a) + part.shape(s)
+        part.move(u, s)
+        if part.removable(v) and any(part.label[w] == a for w in part.nbrs[v]):
+            part.move(v, a)
+            if part.shape(a) + part.shape(s) < before - 1e-9:
+                return True
+            part.move(v, s)
+        part.move(u, a)
+    return False

@@ -15,11 +15,14 @@ Fresh planning (no ``current``) works per connected component: ``effort`` random
 region-growing constructions (the best one kept), merging of neighbouring grids that fit
 together, elimination of grids (a grid's units go to its neighbours, then a local search
 over nearby grids removes the overflow; undone when it fails), and finally local search
-passes that move boundary units to improve compactness within the caps.
+passes that move or swap boundary units to improve compactness within the caps.
 
-Re-planning (``current`` given) keeps each current grid's largest connected piece within
-one zone, sheds units from grids that went over cap (to neighbours with room where
-possible), re-homes units without a grid, and moves no unit that is still in its own grid.
+Re-planning (``current`` given) keeps each current grid's largest connected piece (units
+of other zones or cut off go elsewhere), sheds units from grids that went over cap (to
+neighbours with room, else through short chains of moves, else into a new grid), puts
+units without a grid into neighbouring grids with room or new grids, folds new grids
+into their neighbours where short chains allow, and never moves a unit that is still in
+its own grid for compactness alone. Existing grids are never merged.
 """
 
 from __future__ import annotations
@@ -43,23 +46,17 @@ from fengqiao.geo.adjacency import (
     merge,
     moments,
     neighbours,
-    shed,
+    rook,
 )
 
-__all__ = [
-    "GridFigures",
-    "Plan",
-    "Problem",
-    "evaluate",
-    "neighbours",
-    "plan",
-    "polsby_popper",
-]
+__all__ = ["GridFigures", "Plan", "Problem", "evaluate", "neighbours", "plan", "polsby_popper"]
 
 Progress = Callable[[float, str], None]
 HEAT = 0.05
 HEATED_ATTEMPTS = 3
 SWEEPS = 6
+CHAIN = 3  # longest chain of moves when shedding population in re-planning
+BRANCH = 3
 
 
 @dataclass(frozen=True)
@@ -183,42 +180,39 @@ def plan(
     _check(problem, n)
     if n == 0:
         return Plan((), (), (), 0, (), (), 0, 0, time.perf_counter() - started)
-    report: Progress = progress if progress is not None else _quiet
+    report: Progress = progress if progress is not None else (lambda _f, _m: None)
     rng = random.Random(seed)
     pop = [int(p) for p in problem.population]
     cap = [int(c) for c in problem.cap]
-    nbrs = neighbours(problem.polygons, zone=problem.zone, barriers=problem.barriers)
+    nbrs, lengths = rook(problem.polygons, zone=problem.zone, barriers=problem.barriers)
     over = [u for u in range(n) if pop[u] > cap[u]]
-    alone = set(over)
-    active = [
-        [] if u in alone else [v for v in row if v not in alone] for u, row in enumerate(nbrs)
-    ]
+    keys = [int(k) for k in problem.current] if problem.current is not None else [-1] * n
     area, centre, polar = moments(problem.polygons)
     centre = centre - centre.mean(axis=0)
     xy = [(float(x), float(y)) for x, y in centre.tolist()]
-    units = _Units(active, pop, cap, area.tolist(), xy, polar.tolist())
-    comps = components(active, [u for u in range(n) if u not in alone])
+    perimeter = [float(g.length) for g in problem.polygons]
+    units = _Units(nbrs, lengths, pop, cap, area.tolist(), xy, polar.tolist(), perimeter)
+    comps = components(nbrs, [u for u in range(n) if pop[u] <= cap[u]])  # over-cap units apart
     lower = len(over) + sum(_bound(pop, cap, comp) for comp in comps)
 
     found: list[tuple[list[int], int | None]]
-    if problem.current is None or all(int(k) < 0 for k in problem.current):
-        found = [(g, None) for g in _plan_fresh(units, comps, rng, effort, report)]
+    if any(k >= 0 for k in keys):
+        found = _plan_stable(units, comps, keys, rng, effort, report)
     else:
-        current = [int(k) for k in problem.current]
-        found = _plan_stable(units, comps, current, rng, effort, report)
-    found += [([u], None) for u in over]
-    if problem.current is not None:  # (a no-op when no unit has a key)
-        found = _continue_keys(found, [int(k) for k in problem.current], pop)
+        found = [(g, None) for g in _plan_fresh(units, comps, rng, effort, report)]
+    found = _continue_keys(found + [([u], None) for u in over], keys, pop)
 
     zone = [int(z) for z in problem.zone] if problem.zone is not None else [0] * n
 
-    def order(item: tuple[list[int], int | None]) -> tuple[float, ...]:
+    def order(item: tuple[list[int], int | None]) -> tuple[int, int, int, float, float, int]:
+        """Continued grids by key, then the others by zone, north to south, west to east."""
         members, key = item
+        if key is not None:
+            return (0, key, 0, 0.0, 0.0, 0)
         weight = sum(units.area[u] for u in members) or 1.0
         cx = sum(units.area[u] * xy[u][0] for u in members) / weight
         cy = sum(units.area[u] * xy[u][1] for u in members) / weight
-        first = (0.0, float(key)) if key is not None else (1.0, 0.0)
-        return (*first, float(zone[members[0]]), -cy, cx, float(members[0]))
+        return (1, 0, zone[members[0]], -cy, cx, members[0])
 
     found.sort(key=order)
     labels = [0] * n
@@ -226,13 +220,7 @@ def plan(
         for u in members:
             labels[u] = g
     continues = tuple(key for _members, key in found)
-    moved = [
-        u
-        for u in range(n)
-        if problem.current is not None
-        and int(problem.current[u]) >= 0
-        and continues[labels[u]] != int(problem.current[u])
-    ]
+    moved = [u for u in range(n) if keys[u] >= 0 and continues[labels[u]] != keys[u]]
     report(1.0, "done")
     return Plan(
         labels=tuple(labels),
@@ -247,10 +235,6 @@ def plan(
     )
 
 
-def _quiet(fraction: float, message: str) -> None:
-    return None
-
-
 def _check(problem: Problem, n: int) -> None:
     if len(problem.population) != n or len(problem.cap) != n:
         raise ValueError("population and cap must have one entry per polygon")
@@ -263,23 +247,37 @@ def _check(problem: Problem, n: int) -> None:
 
 @dataclass(frozen=True)
 class _Units:
+    """Per-unit data; ``partition`` takes a subset (over-cap units are never in one)."""
+
     nbrs: list[list[int]]
+    lengths: list[list[float]]
     pop: list[int]
     cap: list[int]
     area: list[float]
     xy: list[tuple[float, float]]
     polar: list[float]
+    perimeter: list[float]
 
     def partition(self, nodes: Sequence[int]) -> Partition:
         """A partition over ``nodes`` only, indexed 0..len(nodes)-1 in that order."""
         index = {u: i for i, u in enumerate(nodes)}
+        pairs = [
+            [
+                (index[v], d)
+                for v, d in zip(self.nbrs[u], self.lengths[u], strict=True)
+                if v in index
+            ]
+            for u in nodes
+        ]
         return Partition(
-            [[index[v] for v in self.nbrs[u] if v in index] for u in nodes],
+            [[v for v, _d in row] for row in pairs],
+            [[d for _v, d in row] for row in pairs],
             [self.pop[u] for u in nodes],
             [self.cap[u] for u in nodes],
             [self.area[u] for u in nodes],
             [self.xy[u] for u in nodes],
             [self.polar[u] for u in nodes],
+            [self.perimeter[u] for u in nodes],
         )
 
 
@@ -343,12 +341,12 @@ def _plan_component(
         return [list(range(len(comp)))]
     best: list[list[int]] = []
     best_key = (math.inf, math.inf)
-    for _attempt in range(max(1, effort)):
+    for attempt in range(max(1, effort)):
         part = units.partition(comp)
-        grow(part, range(len(comp)), rng, noise=0.0 if _attempt == 0 else 0.6)
+        grow(part, range(len(comp)), rng, noise=0.0 if attempt == 0 else 0.6)
         merge(part)
         regions = part.regions()
-        key = (float(len(regions)), sum(part.spread(r) for r in regions))
+        key = (float(len(regions)), sum(part.shape(r) for r in regions))
         if key < best_key:
             best_key = key
             best = [sorted(part.members[r]) for r in regions]
@@ -361,7 +359,7 @@ def _plan_component(
     _reduce(part, lower, rng, effort, lambda message: say(0.45, f"{label}: {message}"))
     passes = 4 + 2 * effort
     for p in range(passes):
-        moved = compact(part, rng)
+        moved = compact(part)
         say(0.6 + 0.4 * (p + 1) / passes, f"{label}: compactness pass {p + 1}, {moved} moves")
         if not moved:
             break
@@ -376,7 +374,7 @@ def _reduce(
     A quick round (plain descent) tries every grid, least full first; a second round with
     a little annealing gets ``HEATED_ATTEMPTS * effort`` more attempts.
     """
-    part.journal = []
+    part.journal.clear()
     rounds = ((0.0, 2 * len(part.regions()) + 8), (HEAT, HEATED_ATTEMPTS * effort))
     for number, (heat, budget) in enumerate(rounds, start=1):
         failed: set[int] = set()
@@ -389,13 +387,13 @@ def _reduce(
             mark = len(part.journal)
             if dissolve(part, r, rng, sweeps=SWEEPS + effort, heat=heat):
                 failed.clear()
-                part.journal = []
+                part.journal.clear()
                 say(f"elimination round {number}: {len(part.regions())} grids")
             else:
                 part.undo(mark)
                 failed.add(r)
         say(f"elimination round {number} done: {len(part.regions())} grids")
-    part.journal = None
+    part.journal.clear()
 
 
 def _plan_stable(
@@ -431,15 +429,16 @@ def _plan_stable(
             home[u] = r
     report(0.3, "shedding population from grids over their cap")
     for r in sorted(keyed, key=keyed.__getitem__):
-        loose.update(shed(part, r))
+        loose.update(_shed(part, r))
     report(0.5, f"re-homing {len(loose)} units")
     _attach(part, loose, home)
     fresh_start = len(part.members)
     grow(part, sorted(loose), rng, noise=0.0)
     merge(part, set(range(fresh_start, len(part.members))))
+    _fold(part, [r for r in part.regions() if r >= fresh_start])
     passes = 2 + effort
     for p in range(passes):
-        moved = compact(part, rng, home)
+        moved = compact(part, home)
         report(0.6 + 0.4 * (p + 1) / passes, f"compactness pass {p + 1}, {moved} moves")
         if not moved:
             break
@@ -456,7 +455,7 @@ def _attach(part: Partition, loose: set[int], home: list[int]) -> None:
             if options:
                 s = min(
                     options,
-                    key=lambda s: (s != home[u], part.spread_with(s, u, 1) - part.spread(s), s),
+                    key=lambda s: (s != home[u], part.shape_with(s, u, 1) - part.shape(s), s),
                 )
                 part.add(u, s)
                 loose.discard(u)
@@ -485,3 +484,107 @@ def _continue_keys(
             result[g] = (result[g][0], k)
             used.add(k)
     return result
+
+
+def _shed(part: Partition, r: int) -> list[int]:
+    """Bring region ``r`` within its cap with few moves; returns the units left loose.
+
+    Units go to neighbouring regions with room where possible: the smallest unit that
+    clears the overflow on its own, else the largest that fits somewhere. Failing that, a
+    unit may go to a full neighbour that passes a unit of its own on (chains of up to
+    ``CHAIN`` moves, at most ``CHAIN`` moved units per unit of ``r``), which keeps the
+    number of grids down. Failing that too, a unit on the region's edge is left loose
+    (unassigned) for the caller to re-home.
+    """
+    loose: list[int] = []
+    budget = CHAIN * len(part.members[r])
+    while part.over(r) > 0:
+        mark = len(part.journal)
+        if _push(part, r, CHAIN, {r}) and part.moved_since(mark) <= budget:
+            break
+        part.undo(mark)
+        ranked = _ranked(part, r)
+        if not ranked:
+            break
+        part.move(ranked[0][-1], -1)
+        loose.append(ranked[0][-1])
+    return loose
+
+
+def _fold(part: Partition, new: list[int]) -> None:
+    """Hand each new region's units to neighbours that pass units on (see :func:`_push`)
+    when that leaves every region within its cap and moves at most ``CHAIN`` units per
+    unit handed over; smallest regions first."""
+    for r in sorted(new, key=lambda r: (part.rpop[r], r)):
+        mark = len(part.journal)
+        receivers: set[int] = set()
+        progress = True
+        while part.members[r] and progress:
+            progress = False
+            for u in sorted(part.members[r]):
+                options = part.touching(u)
+                if options:
+                    s = min(options, key=lambda s: (part.over(s), part.rpop[s], s))
+                    part.move(u, s)
+                    receivers.add(s)
+                    progress = True
+        size = len(part.journal) - mark
+        if (
+            part.members[r]
+            or not all(_push(part, s, CHAIN, {s}) for s in sorted(receivers))
+            or any(part.over(s) for s in part.regions())
+            or part.moved_since(mark) > CHAIN * size
+        ):
+            part.undo(mark)
+
+
+def _ranked(part: Partition, r: int) -> list[tuple[int, int, int, int, float, int]]:
+    """Removable units of ``r``, best to shed first (see :func:`_shed`)."""
+    cx, cy = part.centre(r)
+    ranked: list[tuple[int, int, int, int, float, int]] = []
+    for u in sorted(part.members[r]):
+        if not part.removable(u):
+            continue
+        clears = part.rpop[r] - part.pop[u] <= part.cap_without(r, u)
+        fits = any(part.fits(s, u) for s in part.touching(u))
+        edge = any(part.label[v] != r for v in part.nbrs[u])
+        far = (part.x[u] - cx) ** 2 + (part.y[u] - cy) ** 2
+        size = part.pop[u] if clears else -part.pop[u]
+        ranked.append((0 if fits else 1, 0 if edge else 1, 0 if clears else 1, size, -far, u))
+    ranked.sort()
+    return ranked
+
+
+def _push(part: Partition, r: int, depth: int, visited: set[int]) -> bool:
+    """Move units out of ``r`` until it is within its cap, through chains of at most
+    ``depth`` moves into regions not in ``visited``; all or nothing."""
+    mark = len(part.journal)
+    while part.over(r) > 0:
+        ranked = _ranked(part, r)
+        if ranked and ranked[0][0] == 0:  # a unit fits a neighbour directly
+            u = ranked[0][-1]
+            options = [s for s in part.touching(u) if part.fits(s, u)]
+            part.move(u, min(options, key=lambda s: (part.shape_with(s, u, 1) - part.shape(s), s)))
+            continue
+        if depth <= 1 or not _pass_on(part, ranked[:BRANCH], depth, visited):
+            part.undo(mark)
+            return False
+    return True
+
+
+def _pass_on(
+    part: Partition,
+    ranked: list[tuple[int, int, int, int, float, int]],
+    depth: int,
+    visited: set[int],
+) -> bool:
+    for *_key, u in ranked:
+        for s in part.touching(u):
+            if s in visited:
+                continue
+            mark = len(part.journal)
+            part.move(u, s)
+            if _push(part, s, depth - 1, visited | {s}):
+                return True
+            part.undo(mark)
+    return False
