@@ -19,7 +19,11 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
 
+from fengqiao.audit import service as audit
+from fengqiao.audit.models import AuditAction
+from fengqiao.audit.service import Actor
 from fengqiao.errors import InvalidInput
 from fengqiao.geo.validate import polygon_problem
 from fengqiao.i18n import _
@@ -73,6 +77,25 @@ class Row:
     geometry: BaseGeometry | None = None
 
 
+def record_import(session: Session, actor: Actor, report: ImportReport) -> ImportReport:
+    """Flush and audit what an import changed (nothing is audited when nothing changed)."""
+    session.flush()
+    if report.created or report.updated:
+        audit.record(
+            session,
+            actor=actor,
+            action=AuditAction.IMPORT,
+            object_type=report.kind,
+            object_id=report.file,
+            detail={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            },
+        )
+    return report
+
+
 class Collector:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -87,23 +110,6 @@ class Collector:
 
 
 GeometryCheck = Callable[[BaseGeometry], "str | None"]
-
-
-def line_problem(geom: BaseGeometry) -> str | None:
-    """Why ``geom`` cannot be a barrier line, or None when it can."""
-    if geom.geom_type not in ("LineString", "MultiLineString"):
-        return _("is a {kind}; a barrier must be a LineString or MultiLineString.").format(
-            kind=geom.geom_type
-        )
-    if geom.is_empty:
-        return _("is empty.")
-    min_x, min_y, max_x, max_y = geom.bounds
-    if not (-180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
-        return _(
-            "coordinates are not WGS-84 degrees (longitude, latitude); reproject the file "
-            "to EPSG:4326."
-        )
-    return None
 
 
 def _geometry(bag: Collector, where: str, raw: Any, check: GeometryCheck) -> BaseGeometry | None:

@@ -25,12 +25,7 @@ def square_metres(area_deg2: float, lat_deg: float) -> float:
     return area_deg2 * _M_PER_DEG_LAT * _M_PER_DEG_LAT * math.cos(math.radians(lat_deg))
 
 
-def polygon_problem(geom: BaseGeometry) -> str | None:
-    """Why ``geom`` cannot be an area polygon, or None when it can."""
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        return _("is a {kind}; an area must be a Polygon or MultiPolygon.").format(
-            kind=geom.geom_type
-        )
+def _extent_problem(geom: BaseGeometry) -> str | None:
     if geom.is_empty:
         return _("is empty.")
     min_x, min_y, max_x, max_y = geom.bounds
@@ -39,6 +34,27 @@ def polygon_problem(geom: BaseGeometry) -> str | None:
             "coordinates are not WGS-84 degrees (longitude, latitude); reproject the file "
             "to EPSG:4326."
         )
+    return None
+
+
+def line_problem(geom: BaseGeometry) -> str | None:
+    """Why ``geom`` cannot be a barrier line, or None when it can."""
+    if geom.geom_type not in ("LineString", "MultiLineString"):
+        return _("is a {kind}; a barrier must be a LineString or MultiLineString.").format(
+            kind=geom.geom_type
+        )
+    return _extent_problem(geom)
+
+
+def polygon_problem(geom: BaseGeometry) -> str | None:
+    """Why ``geom`` cannot be an area polygon, or None when it can."""
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return _("is a {kind}; an area must be a Polygon or MultiPolygon.").format(
+            kind=geom.geom_type
+        )
+    extent = _extent_problem(geom)
+    if extent:
+        return extent
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         return _(

@@ -15,10 +15,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.audit import service as audit
-from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
-from fengqiao.geo.validate import find_overlaps
+from fengqiao.geo.validate import find_overlaps, line_problem
 from fengqiao.grids.models import BarrierLine, PlanningUnit, UnitKind
 from fengqiao.i18n import _
 from fengqiao.importfiles import (
@@ -29,8 +27,8 @@ from fengqiao.importfiles import (
     choice_field,
     code_field,
     count_field,
-    line_problem,
     read_areas,
+    record_import,
     text_field,
 )
 from fengqiao.org import placement
@@ -192,7 +190,7 @@ def import_units(session: Session, path: Path, *, actor: Actor) -> ImportReport:
             **_bounds(geom),
         }
         _upsert(session, report, PlanningUnit, existing, p["code"], values)
-    return _finish(session, actor, report)
+    return record_import(session, actor, report)
 
 
 def import_barriers(session: Session, path: Path, *, actor: Actor) -> ImportReport:
@@ -210,7 +208,7 @@ def import_barriers(session: Session, path: Path, *, actor: Actor) -> ImportRepo
         assert row.geometry is not None
         values = {"name": p["name"], "geometry": row.geometry, **_bounds(row.geometry)}
         _upsert(session, report, BarrierLine, existing, p["code"], values)
-    return _finish(session, actor, report)
+    return record_import(session, actor, report)
 
 
 def _upsert(
@@ -240,21 +238,3 @@ def _upsert(
         report.updated.append(code)
     else:
         report.unchanged += 1
-
-
-def _finish(session: Session, actor: Actor, report: ImportReport) -> ImportReport:
-    session.flush()
-    if report.created or report.updated:
-        audit.record(
-            session,
-            actor=actor,
-            action=AuditAction.IMPORT,
-            object_type=report.kind,
-            object_id=report.file,
-            detail={
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-            },
-        )
-    return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -103,6 +104,22 @@ def _editor(
     return response
 
 
+def _edit(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    plan_id: int,
+    change: Callable[[], object],
+) -> Response:
+    """Apply one edit and answer with the refreshed figures (or the reason it was refused)."""
+    try:
+        change()
+    except DomainError as exc:
+        session.rollback()
+        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
+    return _editor(request, session, principal, plan_id, partial=True)
+
+
 @router.get("/grids/plans/{plan_id}")
 def plan_page(request: Request, session: DbSession, principal: Planner, plan_id: int) -> Response:
     return _editor(request, session, principal, plan_id)
@@ -117,12 +134,15 @@ def move_unit(
     unit_id: Annotated[int, Form()],
     plan_grid_id: Annotated[int, Form()],
 ) -> Response:
-    try:
-        editing.move_unit(session, principal, plan_id, unit_id=unit_id, plan_grid_id=plan_grid_id)
-    except DomainError as exc:
-        session.rollback()
-        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
-    return _editor(request, session, principal, plan_id, partial=True)
+    return _edit(
+        request,
+        session,
+        principal,
+        plan_id,
+        lambda: editing.move_unit(
+            session, principal, plan_id, unit_id=unit_id, plan_grid_id=plan_grid_id
+        ),
+    )
 
 
 @router.post("/grids/plans/{plan_id}/merge")
@@ -134,12 +154,15 @@ def merge(
     keep_id: Annotated[int, Form()],
     other_id: Annotated[int, Form()],
 ) -> Response:
-    try:
-        editing.merge_grids(session, principal, plan_id, keep_id=keep_id, other_id=other_id)
-    except DomainError as exc:
-        session.rollback()
-        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
-    return _editor(request, session, principal, plan_id, partial=True)
+    return _edit(
+        request,
+        session,
+        principal,
+        plan_id,
+        lambda: editing.merge_grids(
+            session, principal, plan_id, keep_id=keep_id, other_id=other_id
+        ),
+    )
 
 
 @router.post("/grids/plans/{plan_id}/split")
@@ -150,12 +173,13 @@ def split(
     plan_id: int,
     plan_grid_id: Annotated[int, Form()],
 ) -> Response:
-    try:
-        editing.split_grid(session, principal, plan_id, plan_grid_id=plan_grid_id)
-    except DomainError as exc:
-        session.rollback()
-        return _editor(request, session, principal, plan_id, error=exc.message, partial=True)
-    return _editor(request, session, principal, plan_id, partial=True)
+    return _edit(
+        request,
+        session,
+        principal,
+        plan_id,
+        lambda: editing.split_grid(session, principal, plan_id, plan_grid_id=plan_grid_id),
+    )
 
 
 @router.post("/grids/plans/{plan_id}/versions")

@@ -17,8 +17,6 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.audit import service as audit
-from fengqiao.audit.models import AuditAction
 from fengqiao.audit.service import Actor
 from fengqiao.geo.validate import find_overlaps
 from fengqiao.i18n import _
@@ -32,6 +30,7 @@ from fengqiao.importfiles import (
     float_field,
     read_features,
     read_table,
+    record_import,
     text_field,
 )
 from fengqiao.labels import kind_label
@@ -141,20 +140,7 @@ def _finish(session: Session, actor: Actor, report: ImportReport) -> ImportRepor
     session.flush()
     if report.kind == "grids" and (report.created or report.updated):
         placement.invalidate()
-    if report.created or report.updated:
-        audit.record(
-            session,
-            actor=actor,
-            action=AuditAction.IMPORT,
-            object_type=report.kind,
-            object_id=report.file,
-            detail={
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-            },
-        )
-    return report
+    return record_import(session, actor, report)
 
 
 def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportReport:
