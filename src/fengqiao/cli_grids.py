@@ -96,12 +96,16 @@ def plan(
 
 def format_view(view: object) -> str:
     from fengqiao.grids.service import PlanView
+    from fengqiao.labels import plan_status_label
 
     assert isinstance(view, PlanView)
     live = [g for g in view.grids if g.units]
     lines = [
         i18n._("Plan {id} ({name}), version {v}, {status}").format(
-            id=view.plan.id, name=view.plan.name, v=view.plan.version, status=view.plan.status
+            id=view.plan.id,
+            name=view.plan.name,
+            v=view.plan.version,
+            status=plan_status_label(view.plan.status),
         ),
         i18n._("Grids: {n} (lower bound ceil(population / cap) = {lb})").format(
             n=len(live), lb=view.lower_bound
