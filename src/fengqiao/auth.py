@@ -18,7 +18,7 @@ from fengqiao.accounts.models import Role, UserAccount
 from fengqiao.audit.service import Actor
 from fengqiao.errors import Forbidden
 from fengqiao.i18n import _
-from fengqiao.org.models import GridAssignment, Station
+from fengqiao.org.models import GridAssignment, PoliceGrid, Station
 
 
 class Permission(enum.StrEnum):
@@ -108,6 +108,23 @@ def require(principal: Principal, permission: Permission) -> None:
         raise Forbidden(_("Your role does not allow this page or action."))
 
 
+def _with_predecessors(session: Session, grid_ids: frozenset[int]) -> frozenset[int]:
+    """``grid_ids`` and the retired rows they carry on, so that a redrawn grid's staff
+    keep its history (incidents keep the grid row they had)."""
+    found, frontier = set(grid_ids), set(grid_ids)
+    while frontier:
+        older = set(
+            session.scalars(
+                select(PoliceGrid.replaces_id).where(
+                    PoliceGrid.id.in_(frontier), PoliceGrid.replaces_id.is_not(None)
+                )
+            )
+        )
+        frontier = {g for g in older if g is not None} - found
+        found |= frontier
+    return frozenset(found)
+
+
 def build_principal(
     session: Session,
     user: UserAccount,
@@ -140,6 +157,7 @@ def build_principal(
             if user.person_id is not None
             else ()
         )
+        grid_ids = _with_predecessors(session, grid_ids)
     return Principal(
         user_id=user.id,
         username=user.username,

@@ -35,15 +35,25 @@ def _progress(fraction: float, message: str) -> None:
 def plan(
     station: Annotated[str | None, typer.Option(help="Station code 派出所编码")] = None,
     district: Annotated[str | None, typer.Option(help="Police district code 警务区编码")] = None,
-    cap_urban: Annotated[int, typer.Option(help="Residents per urban grid at most")] = 5000,
-    cap_rural: Annotated[int, typer.Option(help="Residents per rural grid at most")] = 3000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same plan")] = 0,
-    effort: Annotated[int, typer.Option(help="Constructions tried per area")] = 8,
+    cap_urban: Annotated[
+        int, typer.Option(help="Residents per urban grid at most 城市警格人口上限")
+    ] = 5000,
+    cap_rural: Annotated[
+        int, typer.Option(help="Residents per rural grid at most 农村警格人口上限")
+    ] = 3000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same plan 随机种子")
+    ] = 0,
+    effort: Annotated[int, typer.Option(help="Constructions tried per area 每区尝试次数")] = 8,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Ignore the active grids (default: keep them stable)")
+        bool,
+        typer.Option(
+            "--fresh", help="Ignore the active grids (default: keep them stable) 不参考现行警格"
+        ),
     ] = False,
     publish: Annotated[
-        bool, typer.Option("--publish", help="Publish the plan as the active layout at once")
+        bool,
+        typer.Option("--publish", help="Publish the plan as the active layout at once 立即发布"),
     ] = False,
 ) -> None:
     """Partition a station or a police district into police grids from its planning units
@@ -84,6 +94,7 @@ def plan(
                 effort=effort,
                 fresh=fresh,
                 progress=_progress,
+                release_db=session.commit,
             )
             sys.stderr.write("\n")
             view = service.plan_view(session, principal, made.id)
@@ -165,7 +176,9 @@ def publish_plan(plan_id: Annotated[int, typer.Argument(help="Plan id 规划编�
 
 @grids_app.command("coverage")
 def coverage(
-    max_grids: Annotated[int, typer.Option(help="Fixed grids per person before overloaded")] = 2,
+    max_grids: Annotated[
+        int, typer.Option(help="Fixed grids per person before overloaded 每人固定警格数上限")
+    ] = 2,
 ) -> None:
     """Staffing coverage by station: grids without a fixed person, overloaded people,
     residents per officer. 警格配置覆盖情况。"""
@@ -200,9 +213,13 @@ def coverage(
 
 @grids_app.command("locate")
 def locate(
-    source: Annotated[Path, typer.Argument(help="CSV with lon,lat (or 经度,纬度) columns")],
-    target: Annotated[Path, typer.Argument(help="CSV to write: the input plus grid columns")],
-    chunk: Annotated[int, typer.Option(help="Rows per batch")] = 200_000,
+    source: Annotated[
+        Path, typer.Argument(help="CSV with lon,lat (or 经度,纬度) columns 含经纬度的CSV")
+    ],
+    target: Annotated[
+        Path, typer.Argument(help="CSV to write: the input plus grid columns 输出CSV")
+    ],
+    chunk: Annotated[int, typer.Option(help="Rows per batch 每批行数")] = 200_000,
 ) -> None:
     """Place every point of a CSV file in its police grid, district and station (one
     batch at a time; millions of rows are fine). 批量定位所属警格。"""

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -138,7 +139,9 @@ def read_areas(
     if suffix in (".geojson", ".json"):
         rows = read_features(path, bag, geometry_required=True, check=check)
     elif suffix in (".shp", ".zip"):
-        rows = _read_shapefile(path, bag, check)
+        with warnings.catch_warnings():  # pyshp notes that a .cpg said "936": we mean GBK
+            warnings.simplefilter("ignore", UserWarning)
+            rows = _read_shapefile(path, bag, check)
     else:
         rows = read_table(path, bag, headers={**headers, "几何": "wkt", "geometry": "wkt"})
         for row in rows:
@@ -196,17 +199,29 @@ def _read_shapefile(path: Path, bag: Collector, check: GeometryCheck) -> list[Ro
 
 
 def _dbf_encoding(path: Path) -> str:
-    """The attribute encoding named by a .cpg beside the file, else UTF-8 (GBK if that fails)."""
-    cpg = path.with_suffix(".cpg")
-    if cpg.exists():
-        name = cpg.read_text(encoding="ascii", errors="ignore").strip() or "utf-8"
+    """The attribute encoding named by the .cpg beside the .shp (or inside the .zip), else
+    UTF-8 if the records decode as UTF-8, else GBK (the usual encoding of Chinese files)."""
+    cpg: bytes | None = None
+    dbf: bytes | None = None
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.lower().endswith(".cpg"):
+                    cpg = archive.read(name)
+                elif name.lower().endswith(".dbf"):
+                    dbf = archive.read(name)
+    else:
+        if path.with_suffix(".cpg").exists():
+            cpg = path.with_suffix(".cpg").read_bytes()
+        if path.with_suffix(".dbf").exists():
+            dbf = path.with_suffix(".dbf").read_bytes()
+    if cpg is not None:
+        name = cpg.decode("ascii", errors="ignore").strip() or "utf-8"
         return {"936": "gbk", "65001": "utf-8"}.get(name, name)
-    dbf = path.with_suffix(".dbf")
-    if path.suffix.lower() == ".shp" and dbf.exists():
-        data = dbf.read_bytes()
-        header = int.from_bytes(data[8:10], "little") if len(data) >= 10 else len(data)
+    if dbf is not None:
+        header = int.from_bytes(dbf[8:10], "little") if len(dbf) >= 10 else len(dbf)
         try:
-            data[header:].decode("utf-8")  # the records only; the header is binary
+            dbf[header:].decode("utf-8")  # the records only; the header is binary
         except UnicodeDecodeError:
             return "gbk"
     return "utf-8"

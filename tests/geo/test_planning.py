@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from fengqiao.geo.planning import Plan, Problem, evaluate, neighbours, plan, polsby_popper
+from fengqiao.i18n import language
 
 PROPERTY = settings(
     derandomize=True,
@@ -346,12 +347,13 @@ def test_progress_is_reported_and_ends_at_one() -> None:
     cells = [(i, j) for j in range(6) for i in range(6)]
     polygons = [*unit_squares(cells), box(20, 0, 21, 1)]
     seen: list[tuple[float, str]] = []
-    plan(Problem(polygons, [5] * 37, [20] * 37), progress=lambda f, m: seen.append((f, m)))
+    with language("en"):
+        plan(Problem(polygons, [5] * 37, [20] * 37), progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _m in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert [m for _f, m in seen if m.endswith("units)")] == [
-        "component 1/2 (36 units)",
-        "component 2/2 (1 units)",
+        "area 1/2 (36 units)",
+        "area 2/2 (1 units)",
     ]
     assert any("compactness pass" in m for _f, m in seen)
 

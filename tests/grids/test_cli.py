@@ -42,7 +42,7 @@ def test_plan_publish_and_coverage(sqlite_county_template: Path, tmp_path: Path)
     planned = run("grids", "plan", "--district", "QX-ML-D2", db=db, **en)
     assert planned.returncode == 0, planned.stderr
     out = planned.stdout.splitlines()
-    assert re.match(r"Plan (\d+) \(.+\), version 1, draft$", out[0]), out[0]
+    assert re.match(r"Plan (\d+) \(.+\), version 1, Draft$", out[0]), out[0]
     plan_id = re.match(r"Plan (\d+)", out[0]).group(1)  # type: ignore[union-attr]
     assert f"Grids: {len(grids)} (lower bound ceil(population / cap) = " in planned.stdout
     lower = int(re.search(r"= (\d+)\)", planned.stdout).group(1))  # type: ignore[union-attr]

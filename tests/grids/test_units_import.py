@@ -317,8 +317,10 @@ def test_csv_with_invalid_wkt_names_the_row(blank: Session, tmp_path: Path) -> N
     assert "is required" in problems[1].message
 
 
-def _write_shapefile(base: Path, squares: list[Polygon], *, cpg: bool = True) -> Path:
-    with shapefile.Writer(str(base), shapeType=shapefile.POLYGON, encoding="utf-8") as writer:
+def _write_shapefile(
+    base: Path, squares: list[Polygon], *, cpg: bool = True, encoding: str = "utf-8"
+) -> Path:
+    with shapefile.Writer(str(base), shapeType=shapefile.POLYGON, encoding=encoding) as writer:
         for name in ("code", "name", "kind", "area_kind"):
             writer.field(name, "C", 50)
         writer.field("population", "N", 10, 0)
@@ -327,7 +329,8 @@ def _write_shapefile(base: Path, squares: list[Polygon], *, cpg: bool = True) ->
             writer.poly([list(orient(square, -1.0).exterior.coords)])
             writer.record(f"S-{i}", f"石门{i}组", "village", "rural", 100 * i)
     if cpg:
-        base.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+        name = "UTF-8" if encoding == "utf-8" else "936"
+        base.with_suffix(".cpg").write_text(name, encoding="ascii")
     return base.with_suffix(".shp")
 
 
@@ -350,6 +353,19 @@ def test_shapefile_imports(blank: Session, tmp_path: Path, packed: bool) -> None
     for square, code in zip(squares, ("S-1", "S-2"), strict=True):
         assert units[code].geometry.geom_type == "Polygon"
         assert units[code].geometry.equals(square)
+
+
+@pytest.mark.parametrize("cpg", [True, False], ids=["cpg-936", "no-cpg"])
+def test_zipped_gbk_shapefile_imports(blank: Session, tmp_path: Path, cpg: bool) -> None:
+    """Chinese Shapefiles usually come zipped, in GBK, named by a .cpg of 936 (or not)."""
+    x, y = _inside(blank)
+    path = _write_shapefile(tmp_path / "units", [_square(x, y)], cpg=cpg, encoding="gbk")
+    archive = tmp_path / "units.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for suffix in (".shp", ".shx", ".dbf", *((".cpg",) if cpg else ())):
+            z.write(path.with_suffix(suffix), f"units{suffix}")
+    assert import_units(blank, archive, actor=SYSTEM).created == ["S-1"]
+    assert blank.scalars(select(PlanningUnit.name)).one() == "石门1组"
 
 
 def test_shapefile_without_cpg_in_utf8_imports(blank: Session, tmp_path: Path) -> None:

@@ -34,9 +34,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-import shapely
-from shapely.geometry.base import BaseGeometry
-
 from fengqiao.geo.adjacency import (
     Partition,
     compact,
@@ -48,6 +45,15 @@ from fengqiao.geo.adjacency import (
     neighbours,
     rook,
 )
+from fengqiao.geo.grid_figures import (
+    GridFigures,
+    Plan,
+    Problem,
+    evaluate,
+    figures_of,
+    polsby_popper,
+)
+from fengqiao.i18n import _
 
 __all__ = ["GridFigures", "Plan", "Problem", "evaluate", "neighbours", "plan", "polsby_popper"]
 
@@ -57,110 +63,6 @@ HEATED_ATTEMPTS = 3
 SWEEPS = 6
 CHAIN = 3  # longest chain of moves when shedding population in re-planning
 BRANCH = 3
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Units to group into grids. Geometries are in planar coordinates (see module doc).
-
-    ``polygons``: Polygons or MultiPolygons; ``population`` >= 0 per unit; ``cap`` per
-    unit (a grid's cap is the smallest cap of its units); ``zone``: units of different
-    zones never share a grid; ``barriers``: lines that cut adjacencies (see
-    :func:`neighbours`); ``current``: the existing grid key per unit (any int >= 0, -1 for
-    none) for stable re-planning.
-    """
-
-    polygons: Sequence[BaseGeometry]
-    population: Sequence[int]
-    cap: Sequence[int]
-    zone: Sequence[int] | None = None
-    barriers: Sequence[BaseGeometry] = ()
-    current: Sequence[int] | None = None
-
-
-@dataclass(frozen=True)
-class GridFigures:
-    """One grid: its units (sorted), population, cap (smallest unit cap), whether it is
-    over that cap, whether it is contiguous, and the Polsby-Popper score of its union."""
-
-    units: tuple[int, ...]
-    population: int
-    cap: int
-    over_cap: bool
-    contiguous: bool
-    polsby_popper: float
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A planned set of grids.
-
-    ``labels``: grid index per unit. ``continues``: per grid, the ``current`` key it carries
-    on, else None. ``lower_bound``: over connected components (after taking out over-cap
-    units) the sum of ceil(sum(population/cap)), plus one per over-cap unit.
-    ``over_cap_units``: units over their own cap, each a grid alone. ``islands``: groups of
-    units cut off from the rest of their zone (every component but the zone's largest).
-    ``moved_units``/``moved_population``: units whose grid's continued key differs from
-    their ``current`` key; units with ``current`` -1 are placed, not moved, and not counted.
-    """
-
-    labels: tuple[int, ...]
-    grids: tuple[GridFigures, ...]
-    continues: tuple[int | None, ...]
-    lower_bound: int
-    over_cap_units: tuple[int, ...]
-    islands: tuple[tuple[int, ...], ...]
-    moved_units: int
-    moved_population: int
-    seconds: float
-
-
-def polsby_popper(geom: BaseGeometry) -> float:
-    """4*pi*area/perimeter**2, in [0, 1]: 1 for a disc, pi/4 for a square, 0 when empty."""
-    if geom.is_empty:
-        return 0.0
-    perimeter = float(geom.length)
-    if perimeter <= 0.0:
-        return 0.0
-    return min(1.0, max(0.0, 4.0 * math.pi * float(geom.area) / perimeter**2))
-
-
-def evaluate(
-    problem: Problem, labels: Sequence[int], nbrs: list[list[int]] | None = None
-) -> tuple[GridFigures, ...]:
-    """Figures of grid ``g`` at index ``g`` for every ``g`` in 0..max(labels).
-
-    A label with no units gives empty figures. ``contiguous`` is connectivity over
-    ``nbrs`` (by default :func:`neighbours` with the problem's zones and barriers, so a
-    grid mixing zones or spanning a cut adjacency is not contiguous).
-    """
-    n = len(problem.polygons)
-    if len(labels) != n:
-        raise ValueError("labels must have one entry per unit")
-    if any(g < 0 for g in labels):
-        raise ValueError("labels must be >= 0")
-    if nbrs is None:
-        nbrs = neighbours(problem.polygons, zone=problem.zone, barriers=problem.barriers)
-    groups: list[list[int]] = [[] for _ in range(max(labels, default=-1) + 1)]
-    for u, g in enumerate(labels):
-        groups[g].append(u)
-    return tuple(_figures(problem, units, nbrs) for units in groups)
-
-
-def _figures(problem: Problem, units: list[int], nbrs: list[list[int]]) -> GridFigures:
-    if not units:
-        return GridFigures((), 0, 0, False, True, 0.0)
-    population = sum(int(problem.population[u]) for u in units)
-    cap = min(int(problem.cap[u]) for u in units)
-    union = shapely.union_all([problem.polygons[u] for u in units])
-    return GridFigures(
-        units=tuple(units),
-        population=population,
-        cap=cap,
-        over_cap=population > cap,
-        contiguous=len(components(nbrs, units)) == 1,
-        polsby_popper=polsby_popper(union),
-    )
 
 
 def plan(
@@ -221,10 +123,10 @@ def plan(
             labels[u] = g
     continues = tuple(key for _members, key in found)
     moved = [u for u in range(n) if keys[u] >= 0 and continues[labels[u]] != keys[u]]
-    report(1.0, "done")
+    report(1.0, _("done"))
     return Plan(
         labels=tuple(labels),
-        grids=tuple(_figures(problem, sorted(members), nbrs) for members, _key in found),
+        grids=tuple(figures_of(problem, sorted(members), nbrs) for members, _key in found),
         continues=continues,
         lower_bound=lower,
         over_cap_units=tuple(over),
@@ -316,7 +218,7 @@ def _plan_fresh(
     grids: list[list[int]] = []
     for i, comp in enumerate(comps):
         base, share = done / total, len(comp) / total
-        label = f"component {i + 1}/{len(comps)} ({len(comp)} units)"
+        label = _("area {i}/{n} ({units} units)").format(i=i + 1, n=len(comps), units=len(comp))
 
         def say(fraction: float, message: str, base: float = base, share: float = share) -> None:
             report(base + share * fraction, message)
@@ -350,7 +252,12 @@ def _plan_component(
         if key < best_key:
             best_key = key
             best = [sorted(part.members[r]) for r in regions]
-    say(0.3, f"{label}: {len(best)} grids constructed, lower bound {lower}")
+    say(
+        0.3,
+        _("{label}: {n} grids built, lower bound {lower}").format(
+            label=label, n=len(best), lower=lower
+        ),
+    )
     part = units.partition(comp)
     for members in best:
         r = part.open()
@@ -360,7 +267,12 @@ def _plan_component(
     passes = 4 + 2 * effort
     for p in range(passes):
         moved = compact(part)
-        say(0.6 + 0.4 * (p + 1) / passes, f"{label}: compactness pass {p + 1}, {moved} moves")
+        say(
+            0.6 + 0.4 * (p + 1) / passes,
+            _("{label}: compactness pass {p}, {moved} moves").format(
+                label=label, p=p + 1, moved=moved
+            ),
+        )
         if not moved:
             break
     return [sorted(part.members[r]) for r in part.regions()]
@@ -388,11 +300,19 @@ def _reduce(
             if dissolve(part, r, rng, sweeps=SWEEPS + effort, heat=heat):
                 failed.clear()
                 part.journal.clear()
-                say(f"elimination round {number}: {len(part.regions())} grids")
+                say(
+                    _("removing grids, round {n}: {grids} grids").format(
+                        n=number, grids=len(part.regions())
+                    )
+                )
             else:
                 part.undo(mark)
                 failed.add(r)
-        say(f"elimination round {number} done: {len(part.regions())} grids")
+        say(
+            _("removing grids, round {n} done: {grids} grids").format(
+                n=number, grids=len(part.regions())
+            )
+        )
     part.journal.clear()
 
 
@@ -414,7 +334,7 @@ def _plan_stable(
             by_key.setdefault(current[u], []).append(i)
         else:
             loose.add(i)
-    report(0.1, f"re-planning {len(by_key)} current grids")
+    report(0.1, _("re-planning {n} current grids").format(n=len(by_key)))
     for key in sorted(by_key):
         pieces = components(part.nbrs, by_key[key])
         main = max(pieces, key=lambda c: (sum(part.pop[u] for u in c), len(c), -c[0]))
@@ -427,10 +347,10 @@ def _plan_stable(
     for r in keyed:
         for u in part.members[r]:
             home[u] = r
-    report(0.3, "shedding population from grids over their cap")
+    report(0.3, _("relieving grids over their cap"))
     for r in sorted(keyed, key=keyed.__getitem__):
         loose.update(_shed(part, r))
-    report(0.5, f"re-homing {len(loose)} units")
+    report(0.5, _("re-homing {n} units").format(n=len(loose)))
     _attach(part, loose, home)
     fresh_start = len(part.members)
     grow(part, sorted(loose), rng, noise=0.0)
@@ -439,7 +359,10 @@ def _plan_stable(
     passes = 2 + effort
     for p in range(passes):
         moved = compact(part, home)
-        report(0.6 + 0.4 * (p + 1) / passes, f"compactness pass {p + 1}, {moved} moves")
+        report(
+            0.6 + 0.4 * (p + 1) / passes,
+            _("compactness pass {p}, {moved} moves").format(p=p + 1, moved=moved),
+        )
         if not moved:
             break
     return [([nodes[u] for u in sorted(part.members[r])], keyed.get(r)) for r in part.regions()]

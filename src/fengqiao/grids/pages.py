@@ -17,6 +17,7 @@ from fengqiao.org.models import PoliceDistrict
 from fengqiao.web import DbSession, render, requires
 
 router = APIRouter(include_in_schema=False)
+WEB_EFFORT = 4  # constructions per area when planning inside a request (the CLI uses 8)
 Planner = Annotated[Principal, requires(Permission.PLAN_GRIDS)]
 Staffer = Annotated[Principal, requires(Permission.MANAGE_STAFFING)]
 CoverageReader = Annotated[Principal, requires(Permission.VIEW_COVERAGE)]
@@ -73,6 +74,8 @@ def create_plan(
             cap_rural=cap_rural,
             seed=seed,
             fresh=fresh,
+            effort=WEB_EFFORT,
+            release_db=session.commit,
         )
     except DomainError as exc:
         session.rollback()
@@ -93,7 +96,7 @@ def _editor(
     view = service.plan_view(session, principal, plan_id)
     response = render(
         request,
-        "grids/_figures.html" if partial else "grids/plan.html",
+        "grids/_changed.html" if partial else "grids/plan.html",
         status_code=422 if error and not partial else 200,
         view=view,
         error=error,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.audit import service as audit
@@ -23,6 +23,7 @@ from fengqiao.auth import Principal
 from fengqiao.db import lock_for_update, utcnow
 from fengqiao.errors import Conflict, InvalidInput
 from fengqiao.geo.location import LocationIndex
+from fengqiao.geo.validate import square_metres
 from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus, PlanUnit
 from fengqiao.grids.service import draft_or_raise, plan_view, scope_units
 from fengqiao.i18n import _
@@ -118,7 +119,8 @@ def _refuse_if_not_ready(session: Session, principal: Principal, plan: GridPlan)
 
 def publish(session: Session, principal: Principal, plan_id: int) -> PublishResult:
     plan = draft_or_raise(session, principal, plan_id)
-    lock_for_update(session, session.get_one(Station, plan.station_id))  # one publish at a time
+    lock_for_update(session, session.get_one(Station, plan.station_id), plan)  # one at a time
+    plan = draft_or_raise(session, principal, plan_id)  # still a draft after the wait?
     _refuse_if_not_ready(session, principal, plan)
     now = utcnow()
     result = PublishResult(plan.id)
@@ -145,6 +147,7 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
             old is not None
             and old.district_id == g.district_id
             and {u.id for u in units} == {u.id for u in _units_of(session, old.id)}
+            and _same_shape(old.geometry, _union([u.geometry for u in units]))
         )
         if old is not None and same:
             old.population = sum(u.population for u in units)
@@ -154,11 +157,11 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
             del active[old.id]
             continue
         if old is not None:
-            old.retired_at = now
-            result.retired.append(old.code)
             del active[old.id]
         replacements.append((g, old, units))
-    for old in active.values():  # grids the plan drops
+    retiring = [old for _g, old, _u in replacements if old is not None] + list(active.values())
+    _refuse_gaps(retiring, [_union([u.geometry for u in units]) for _g, _o, units in replacements])
+    for old in retiring:  # changed grids and the grids the plan drops
         old.retired_at = now
         result.retired.append(old.code)
     session.flush()  # retire first: codes are unique among active grids
@@ -181,6 +184,7 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
             max_lat=max_lat,
             plan_id=plan.id,
             created_at=now,
+            replaces_id=old.id if old else None,
         )
         session.add(new)
         session.flush()
@@ -199,7 +203,10 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
     plan.published_by = principal.username
     plan.published_at = now
     session.flush()
+    # Rebuild the shared location index once the new layout is committed (not before:
+    # another request could rebuild it from the old layout in between).
     placement.invalidate()
+    event.listen(session, "after_commit", lambda _s: placement.invalidate(), once=True)
     audit.record(
         session,
         actor=principal.actor,
@@ -215,6 +222,37 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
         },
     )
     return result
+
+
+def _same_shape(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Equal but for digitising noise (one part in a million of the area)."""
+    return float(shapely.area(shapely.symmetric_difference(a, b))) <= 1e-6 * max(
+        float(shapely.area(a)), 1e-12
+    )
+
+
+GAP_TOLERANCE_M2 = 100.0
+
+
+def _refuse_gaps(retired: list[PoliceGrid], new: list[BaseGeometry]) -> None:
+    """Refuse a layout that would leave part of the retired grids' area in no grid (their
+    area must be covered by the units of the new grids)."""
+    if not retired:
+        return
+    before = shapely.union_all([g.geometry for g in retired])
+    after = shapely.union_all(new) if new else shapely.Polygon()
+    lost = shapely.difference(before, after)
+    lat = float(shapely.centroid(before).y)
+    lost_m2 = square_metres(float(shapely.area(lost)), lat)
+    if lost_m2 > GAP_TOLERANCE_M2:
+        where = shapely.point_on_surface(lost)
+        raise InvalidInput(
+            _(
+                "The new grids would leave about {m2:.0f} m² of today's grids without a "
+                "grid (for example at {lon:.5f}, {lat:.5f}): the planning units do not "
+                "cover the whole area. Import units for the gaps and make a new plan."
+            ).format(m2=lost_m2, lon=where.x, lat=where.y)
+        )
 
 
 def _units_of(session: Session, grid_id: int) -> list[PlanningUnit]:
@@ -278,17 +316,26 @@ def _move_civil_grids(
             target = index.locate(inner.x, inner.y)
         if target is None and civil.police_grid_id in successor:
             target = successor[civil.police_grid_id].id
+        if target is None:  # the new grid sharing the most area with the old one
+            old_geom = civil.geometry or session.get_one(PoliceGrid, civil.police_grid_id).geometry
+            overlap = [(shapely.area(shapely.intersection(old_geom, g)), gid) for gid, g in layout]
+            best = max(overlap, default=(0.0, None))
+            target = best[1] if best[0] > 0 else None
         if target is not None:
             civil.police_grid_id = target
 
 
 def _supersede(session: Session, plan: GridPlan) -> None:
+    """Earlier published plans of the same area, or that contain it or lie in it, are
+    superseded (a station-wide plan also when one of its districts is re-published)."""
     query = select(GridPlan).where(
         GridPlan.station_id == plan.station_id,
         GridPlan.status == PlanStatus.PUBLISHED,
         GridPlan.id != plan.id,
     )
     if plan.district_id is not None:
-        query = query.where(GridPlan.district_id == plan.district_id)
+        query = query.where(
+            (GridPlan.district_id == plan.district_id) | GridPlan.district_id.is_(None)
+        )
     for old in session.scalars(query):
         old.status = PlanStatus.SUPERSEDED

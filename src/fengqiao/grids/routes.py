@@ -164,7 +164,9 @@ def list_plans(
 @router.post("/grid-plans", response_model=PlanDetail, status_code=201)
 def create_plan(session: DbSession, principal: Planner, body: PlanIn) -> PlanDetail:
     """Plan the grids of a station or district from its units; stored as a draft."""
-    plan = service.create_plan(session, principal, **body.model_dump())
+    plan = service.create_plan(
+        session, principal, **body.model_dump(), effort=4, release_db=session.commit
+    )
     return _detail(session, principal, plan.id)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
+from fengqiao.db import lock_for_update
 from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.geo import planning
 from fengqiao.geo.adjacency import neighbours
@@ -33,6 +34,7 @@ from fengqiao.grids.models import (
     PlanUnit,
 )
 from fengqiao.i18n import _
+from fengqiao.labels import plan_status_label
 from fengqiao.org.models import AreaKind, PoliceDistrict, PoliceGrid, Station
 
 DEFAULT_CAPS = {AreaKind.URBAN: 5000, AreaKind.RURAL: 3000}
@@ -156,7 +158,7 @@ def draft_or_raise(session: Session, principal: Principal, plan_id: int) -> Grid
     if plan.status is not PlanStatus.DRAFT:
         raise Conflict(
             _("Plan version {v} is {status}; make a new version to change it.").format(
-                v=plan.version, status=plan.status.value
+                v=plan.version, status=plan_status_label(plan.status)
             )
         )
     return plan
@@ -211,6 +213,7 @@ def create_plan(
     fresh: bool = False,
     effort: int = 8,
     progress: Progress | None = None,
+    release_db: Callable[[], None] | None = None,
 ) -> GridPlan:
     """Plan the grids of a station (or one of its districts) and store it as a draft.
 
@@ -223,7 +226,7 @@ def create_plan(
         district = session.get(PoliceDistrict, district_id)
         if district is None or district.station_id != station.id:
             raise NotFound(_("Police district not found in this station."))
-    for name, cap in (("cap_urban", cap_urban), ("cap_rural", cap_rural)):
+    for name, cap in ((_("Cap, urban grid"), cap_urban), (_("Cap, rural grid"), cap_rural)):
         if not 100 <= cap <= 100_000:
             raise InvalidInput(
                 _("{name} must be between 100 and 100000 residents.").format(name=name)
@@ -237,17 +240,38 @@ def create_plan(
             ).format(scope=district.name if district else station.name)
         )
     caps = {AreaKind.URBAN: cap_urban, AreaKind.RURAL: cap_rural}
-    current = None if fresh else [u.grid_id if u.grid_id is not None else -1 for u in units]
+    scope_grids = _scope_grids(session, station.id, district_id)
+    uncovered = sorted(
+        g.code for g in scope_grids.values() if not any(u.grid_id == g.id for u in units)
+    )
+    if uncovered:
+        raise InvalidInput(
+            _(
+                "Active grids {codes} contain no planning units; import units covering "
+                "them first, or the plan would leave their area without a grid."
+            ).format(codes=", ".join(uncovered))
+        )
+    home = {gid: g.district_id for gid, g in scope_grids.items()}
+    current = None
+    if not fresh:  # a unit only continues a grid of its own district
+        current = [
+            u.grid_id if u.grid_id is not None and home.get(u.grid_id) == u.district_id else -1
+            for u in units
+        ]
     data = scope_data(session, units, caps, current)
+    if release_db is not None:
+        release_db()  # planning takes seconds: hold no transaction (nor SQLite's lock)
     result = planning.plan(data.problem, seed=seed, effort=effort, progress=progress)
+    lock_for_update(session, session.get_one(Station, station.id))  # versions in order
     version = (
         session.scalar(select(func.max(GridPlan.version)).where(GridPlan.station_id == station.id))
         or 0
     ) + 1
     base = session.scalar(
-        select(GridPlan.id).where(
-            GridPlan.station_id == station.id, GridPlan.status == PlanStatus.PUBLISHED
-        )
+        select(GridPlan.id)
+        .where(GridPlan.station_id == station.id, GridPlan.status == PlanStatus.PUBLISHED)
+        .order_by(GridPlan.published_at.desc(), GridPlan.id.desc())
+        .limit(1)
     )
     plan = GridPlan(
         station_id=station.id,
@@ -270,15 +294,13 @@ def create_plan(
     for unit, label in zip(units, result.labels, strict=True):
         members[label].append(unit)
     keys = list(result.continues) if not fresh else _successors(members)
-    continued = {
-        g.id: g
-        for g in session.scalars(
-            select(PoliceGrid).where(
-                PoliceGrid.id.in_([c for c in keys if c is not None]),
-                PoliceGrid.active(),
-            )
-        )
-    }
+    keys = [  # only active grids of the plan's scope, in the grid's own district
+        k
+        if k is not None and k in scope_grids and scope_grids[k].district_id == g[0].district_id
+        else None
+        for k, g in zip(keys, members, strict=True)
+    ]
+    continued = {k: scope_grids[k] for k in keys if k is not None}
     fresh_codes = iter(
         new_codes(
             session,
@@ -315,6 +337,17 @@ def create_plan(
         detail={"station": station.code, "version": version, "grids": len(grids), "seed": seed},
     )
     return plan
+
+
+def _scope_grids(
+    session: Session, station_id: int, district_id: int | None
+) -> dict[int, PoliceGrid]:
+    query = select(PoliceGrid).join(PoliceDistrict).where(PoliceGrid.active())
+    if district_id is not None:
+        query = query.where(PoliceGrid.district_id == district_id)
+    else:
+        query = query.where(PoliceDistrict.station_id == station_id)
+    return {g.id: g for g in session.scalars(query)}
 
 
 def _successors(members: list[list[PlanningUnit]]) -> list[int | None]:

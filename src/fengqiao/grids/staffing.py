@@ -48,6 +48,8 @@ def assign_post(session: Session, principal: Principal, *, grid_id: int, person_
             _("Person {id} is not on the staff of this grid's station.").format(id=person_id)
         )
     lock_for_update(session, grid)
+    if grid.retired_at is not None:  # a layout was published meanwhile
+        raise NotFound(_("Grid {id} not found or outside your area.").format(id=grid_id))
     posts = list(session.scalars(select(GridAssignment).where(GridAssignment.grid_id == grid.id)))
     if any(p.person_id == person.id for p in posts):
         return _("{name} already serves grid {code}.").format(name=person.name, code=grid.code)

@@ -30,8 +30,8 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
 
 from fengqiao.auth import Principal
 from fengqiao.clock import CHINA_TZ
@@ -190,9 +190,19 @@ def _fetch(
             Station, Station.id == Incident.station_id
         )
     elif group_by == "grid":
-        query = query.add_columns(Incident.grid_id, PoliceGrid.code, PoliceGrid.name).outerjoin(
-            PoliceGrid, PoliceGrid.id == Incident.grid_id
+        # A redrawn grid's figures continue under the row that stands for its code today.
+        today = aliased(PoliceGrid)
+        current = (
+            select(today.id)
+            .where(today.code == PoliceGrid.code)
+            .order_by(today.retired_at.is_(None).desc(), today.id.desc())
+            .limit(1)
+            .correlate(PoliceGrid)
+            .scalar_subquery()
         )
+        query = query.add_columns(
+            func.coalesce(current, Incident.grid_id), PoliceGrid.code, PoliceGrid.name
+        ).outerjoin(PoliceGrid, PoliceGrid.id == Incident.grid_id)
     elif group_by == "category":
         query = query.add_columns(
             Incident.category_id,
@@ -216,8 +226,7 @@ def _fetch(
         keys = _period_keys(received, group_by, a_year_on)
     else:
         keys = np.array([NO_KEY if r[4] is None else r[4] for r in rows], dtype=np.int64)
-        for r in rows:
-            key = NO_KEY if r[4] is None else int(r[4])
+        for r, key in zip(rows, keys.tolist(), strict=True):
             if key not in labels:
                 labels[key] = (r[5], r[6], r[7] if group_by == "category" else None)
     return _Sample(keys, handled, dispatch_min, arrival_min, labels)

@@ -129,6 +129,8 @@ class PoliceGrid(Base):
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("grid_plan.id"))
+    # The retired row this one carries on (same code, new shape): a grid's lineage.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("police_grid.id"))
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 

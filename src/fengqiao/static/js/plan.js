@@ -14,7 +14,7 @@
       var unit = document.getElementById("move-unit");
       if (unit) {
         unit.value = String(f.properties.id);
-        unit.dispatchEvent(new Event("change"));
+        unit.dispatchEvent(new Event("change", { bubbles: true }));
       }
     }
     function load() {
@@ -47,14 +47,21 @@
         })
         .catch(function (e) { el.dataset.error = String(e); });
     }
-    var unit = document.getElementById("move-unit");
-    if (unit) {
-      unit.addEventListener("change", function () {
-        var opt = unit.options[unit.selectedIndex];
-        var target = document.getElementById("move-target");
-        if (opt && target) target.value = opt.getAttribute("data-grid");
-      });
+    var lastUnit = null;
+    function follow(unit) {  // the target list starts at the unit's own grid
+      var opt = unit.options[unit.selectedIndex];
+      var target = document.getElementById("move-target");
+      if (opt && target) target.value = opt.getAttribute("data-grid");
+      lastUnit = unit.value;
     }
+    // Delegated: the edit forms are replaced after every edit.
+    document.body.addEventListener("change", function (e) {
+      if (e.target && e.target.id === "move-unit") follow(e.target);
+    });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var unit = document.getElementById("move-unit");
+      if (unit && lastUnit !== null) { unit.value = lastUnit; follow(unit); }
+    });
     document.body.addEventListener("plan-changed", function () { load(); });
     load();
   }
