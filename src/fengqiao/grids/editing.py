@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
+from fengqiao.db import lock_for_update
 from fengqiao.errors import InvalidInput, NotFound
 from fengqiao.geo import planning
 from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus, PlanUnit
@@ -149,6 +150,7 @@ def split_grid(
 def new_version(session: Session, principal: Principal, plan_id: int) -> GridPlan:
     """A draft copy of a plan, to edit without touching the original."""
     source = get_plan_or_raise(session, principal, plan_id)
+    lock_for_update(session, session.get_one(Station, source.station_id))  # versions in order
     version = (
         session.scalar(
             select(func.max(GridPlan.version)).where(GridPlan.station_id == source.station_id)
