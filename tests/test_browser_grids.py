@@ -95,7 +95,9 @@ def test_plan_move_publish_and_see_on_map(demo_settings: Settings) -> None:
         page.select_option("#plan-scope", f"district:{district_id}")
         page.click("#make-plan")
         expect(page).to_have_url(re.compile(r"/grids/plans/\d+$"), timeout=30_000)
-        expect(page.locator("#plan-map")).to_have_attribute("data-units", re.compile(r"^\d+$"))
+        expect(page.locator("#plan-map")).to_have_attribute(
+            "data-units", re.compile(r"^\d+$"), timeout=60_000
+        )
         expect(page.locator("#fig-moved")).to_contain_text("0 / 0")
         lower = int(page.locator("#fig-lower").inner_text())
         assert 1 <= lower <= int(page.locator("#fig-count").inner_text())

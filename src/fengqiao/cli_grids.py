@@ -63,7 +63,7 @@ def plan(
     from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
     from fengqiao.errors import DomainError
     from fengqiao.grids import publish as publishing
-    from fengqiao.grids import service
+    from fengqiao.grids import service, views
     from fengqiao.org.models import PoliceDistrict, Station
 
     settings = _settings()  # first: it also sets the language of the messages
@@ -97,7 +97,7 @@ def plan(
                 release_db=session.commit,
             )
             sys.stderr.write("\n")
-            view = service.plan_view(session, principal, made.id)
+            view = views.plan_view(session, principal, made.id)
             typer.echo(format_view(view))
             if publish:
                 typer.echo(publishing.publish(session, principal, made.id).summary())
@@ -106,7 +106,7 @@ def plan(
 
 
 def format_view(view: object) -> str:
-    from fengqiao.grids.service import PlanView
+    from fengqiao.grids.views import PlanView
     from fengqiao.labels import plan_status_label
 
     assert isinstance(view, PlanView)

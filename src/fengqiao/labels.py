@@ -131,6 +131,7 @@ def reinforcement_answer_label(value: str) -> str:
 
 
 PLAN_STATUS = {
+    "planning": N_("Planning"),
     "draft": N_("Draft"),
     "published": N_("Published"),
     "superseded": N_("Superseded"),

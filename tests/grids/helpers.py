@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from fengqiao.accounts import service as accounts
 from fengqiao.auth import Principal, build_principal, system_principal
 from fengqiao.geo import planning
-from fengqiao.grids import service
+from fengqiao.grids import service, views
 from fengqiao.grids.models import GridPlan, PlanningUnit
-from fengqiao.grids.service import PlanGridView, PlanView
+from fengqiao.grids.views import PlanGridView, PlanView
 from fengqiao.org.models import PoliceDistrict, PoliceGrid
 
 SYSTEM_PRINCIPAL = system_principal("test")
@@ -45,7 +45,7 @@ def plan_district(
 
 
 def view(session: Session, plan_id: int, principal: Principal = SYSTEM_PRINCIPAL) -> PlanView:
-    return service.plan_view(session, principal, plan_id)
+    return views.plan_view(session, principal, plan_id)
 
 
 def partition(v: PlanView) -> set[frozenset[int]]:
@@ -92,7 +92,7 @@ def is_one_piece(units: Iterable[PlanningUnit]) -> bool:
 def movable(session: Session, v: PlanView) -> tuple[PlanningUnit, PlanGridView, PlanGridView]:
     """A unit on the edge of its grid that can move to a neighbouring grid while every
     grid stays contiguous, non-empty and within its cap: (unit, from grid, to grid)."""
-    data = service.scope_data(session, v.units, service._caps(v.plan))
+    data = service.scope_data(session, v.units, service.caps_of(v.plan))
     order = [g.id for g in v.grids]
     labels = [order.index(v.unit_grid[u.id]) for u in v.units]
     for i, unit in enumerate(v.units):

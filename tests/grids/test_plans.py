@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.audit.service import SYSTEM
 from fengqiao.errors import Conflict, InvalidInput, NotFound
-from fengqiao.grids import editing, publish, service
+from fengqiao.grids import editing, publish, service, views
 from fengqiao.grids.importing import import_barriers
 from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus, PlanUnit
 from fengqiao.labels import plan_status_label
@@ -50,7 +50,7 @@ def active_code(session: Session, unit: PlanningUnit) -> str:
     return session.get_one(PoliceGrid, unit.grid_id).code
 
 
-def code_in(v: service.PlanView, unit: PlanningUnit) -> str:
+def code_in(v: views.PlanView, unit: PlanningUnit) -> str:
     return grid_view(v, v.unit_grid[unit.id]).code
 
 
@@ -197,7 +197,7 @@ def test_a_barrier_line_cuts_grids_and_replanning_respects_it(
         )
         import_barriers(session, path, actor=SYSTEM)
 
-        def straddling(v: service.PlanView) -> set[str]:
+        def straddling(v: views.PlanView) -> set[str]:
             """Grids with units (by centroid) on both banks."""
             return {
                 g.code
@@ -392,8 +392,8 @@ def test_a_chief_plans_only_the_own_station(county: Factory) -> None:
             service.create_plan(session, chief, station_id=own.station_id, district_id=other.id)
         foreign = plan_district(session, "QX-ML-D1")
         with pytest.raises(NotFound):
-            service.plan_view(session, chief, foreign.id)
-        assert [p.id for p in service.list_plans(session, chief)] == [own.id]
+            views.plan_view(session, chief, foreign.id)
+        assert [p.id for p in views.list_plans(session, chief)] == [own.id]
         with pytest.raises(InvalidInput):
             plan_district(session, "QX-CG-D1", chief, cap_urban=50)
         assert session.scalars(select(GridPlan.id)).all() == [own.id, foreign.id]

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, Geometry, UTCDateTime, utcnow
@@ -27,6 +27,7 @@ class UnitKind(enum.StrEnum):
 
 
 class PlanStatus(enum.StrEnum):
+    PLANNING = "planning"  # the planner is still running
     DRAFT = "draft"
     PUBLISHED = "published"
     SUPERSEDED = "superseded"
@@ -82,6 +83,9 @@ class GridPlan(Base):
     cap_urban: Mapped[int] = mapped_column(Integer)
     cap_rural: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer, default=0)
+    fresh: Mapped[bool] = mapped_column(Boolean, default=False)  # ignore the active grids
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # while planning, 0..1
+    progress_note: Mapped[str | None] = mapped_column(String(200))
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("grid_plan.id"))
     # Planner report: lower bound, over-cap units, islands, units and residents moved.
     report: Mapped[str] = mapped_column(Text, default="{}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated
 
@@ -10,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.errors import DomainError
-from fengqiao.grids import editing, publish, service, staffing
+from fengqiao.grids import editing, publish, service, staffing, views
+from fengqiao.grids.models import PlanStatus
 from fengqiao.i18n import _
 from fengqiao.org import service as org
 from fengqiao.org.models import PoliceDistrict
@@ -30,9 +32,9 @@ def _plans_page(
         request,
         "grids/plans.html",
         status_code=422 if error else 200,
-        plans=service.list_plans(session, principal),
+        plans=views.list_plans(session, principal),
         stations=org.list_stations(session, principal),
-        districts=service.list_districts(session, principal),
+        districts=views.list_districts(session, principal),
         error=error,
     )
 
@@ -65,7 +67,7 @@ def create_plan(
             station_id, district_id = int(raw), None
         else:
             raise DomainError(_("Choose a station or a police district to plan."))
-        plan = service.create_plan(
+        plan = service.start_plan(
             session,
             principal,
             station_id=station_id,
@@ -74,12 +76,18 @@ def create_plan(
             cap_rural=cap_rural,
             seed=seed,
             fresh=fresh,
-            effort=WEB_EFFORT,
-            release_db=session.commit,
         )
     except DomainError as exc:
         session.rollback()
         return _plans_page(request, session, principal, exc.message)
+    session.commit()  # the planner's thread reads the plan row
+    threading.Thread(
+        target=service.finish_plan,
+        args=(request.app.state.sessionmaker, plan.id, principal.actor),
+        kwargs={"effort": WEB_EFFORT},
+        name=f"grid-plan-{plan.id}",
+        daemon=True,
+    ).start()
     return RedirectResponse(f"/grids/plans/{plan.id}", status_code=303)
 
 
@@ -93,7 +101,7 @@ def _editor(
     notice: str | None = None,
     partial: bool = False,
 ) -> Response:
-    view = service.plan_view(session, principal, plan_id)
+    view = views.plan_view(session, principal, plan_id)
     response = render(
         request,
         "grids/_changed.html" if partial else "grids/plan.html",
@@ -126,6 +134,18 @@ def _edit(
 @router.get("/grids/plans/{plan_id}")
 def plan_page(request: Request, session: DbSession, principal: Planner, plan_id: int) -> Response:
     return _editor(request, session, principal, plan_id)
+
+
+@router.get("/grids/plans/{plan_id}/progress")
+def plan_progress(
+    request: Request, session: DbSession, principal: Planner, plan_id: int
+) -> Response:
+    """The planner's progress; once it is done, the page reloads itself."""
+    plan = service.get_plan_or_raise(session, principal, plan_id)
+    response = render(request, "grids/_progress.html", plan=plan)
+    if plan.status is not PlanStatus.PLANNING:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @router.post("/grids/plans/{plan_id}/move")

@@ -25,7 +25,8 @@ from fengqiao.errors import Conflict, InvalidInput
 from fengqiao.geo.location import LocationIndex
 from fengqiao.geo.validate import square_metres
 from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus, PlanUnit
-from fengqiao.grids.service import draft_or_raise, plan_view, scope_units
+from fengqiao.grids.service import draft_or_raise, scope_units
+from fengqiao.grids.views import plan_view
 from fengqiao.i18n import _
 from fengqiao.org import placement
 from fengqiao.org.models import (

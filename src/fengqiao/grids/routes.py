@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from fengqiao.auth import Permission, Principal
-from fengqiao.grids import editing, publish, service, staffing
+from fengqiao.grids import editing, publish, service, staffing, views
 from fengqiao.grids.models import GridPlan
 from fengqiao.web import DbSession, requires
 
@@ -126,7 +126,7 @@ def _plan_out(plan: GridPlan) -> PlanOut:
 
 
 def _detail(session: DbSession, principal: Principal, plan_id: int) -> PlanDetail:
-    view = service.plan_view(session, principal, plan_id)
+    view = views.plan_view(session, principal, plan_id)
     return PlanDetail(
         **_plan_out(view.plan).model_dump(),
         grids=[
@@ -158,7 +158,7 @@ def _detail(session: DbSession, principal: Principal, plan_id: int) -> PlanDetai
 def list_plans(
     session: DbSession, principal: Planner, station_id: int | None = None
 ) -> list[PlanOut]:
-    return [_plan_out(p) for p in service.list_plans(session, principal, station_id)]
+    return [_plan_out(p) for p in views.list_plans(session, principal, station_id)]
 
 
 @router.post("/grid-plans", response_model=PlanDetail, status_code=201)
@@ -178,7 +178,7 @@ def get_plan(session: DbSession, principal: Planner, plan_id: int) -> PlanDetail
 @router.get("/grid-plans/{plan_id}/units.geojson")
 def plan_units(session: DbSession, principal: Planner, plan_id: int) -> dict[str, Any]:
     """The plan's units (WGS-84) with the plan grid each belongs to."""
-    return service.units_geojson(service.plan_view(session, principal, plan_id))
+    return views.units_geojson(views.plan_view(session, principal, plan_id))
 
 
 @router.post("/grid-plans/{plan_id}/moves", response_model=PlanDetail)

@@ -9,19 +9,21 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
+from fengqiao.audit.service import Actor
 from fengqiao.auth import Principal
-from fengqiao.db import lock_for_update
+from fengqiao.db import lock_for_update, unit_of_work
 from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.geo import planning
 from fengqiao.geo.adjacency import neighbours
@@ -40,6 +42,7 @@ from fengqiao.org.models import AreaKind, PoliceDistrict, PoliceGrid, Station
 DEFAULT_CAPS = {AreaKind.URBAN: 5000, AreaKind.RURAL: 3000}
 _M_PER_DEG = 111_320.0
 Progress = Callable[[float, str], None]
+PROGRESS_EVERY_S = 0.5  # how often a background run writes its progress
 
 
 # --------------------------------------------------------------------------- inputs
@@ -164,7 +167,7 @@ def draft_or_raise(session: Session, principal: Principal, plan_id: int) -> Grid
     return plan
 
 
-def _caps(plan: GridPlan) -> dict[AreaKind, int]:
+def caps_of(plan: GridPlan) -> dict[AreaKind, int]:
     return {AreaKind.URBAN: plan.cap_urban, AreaKind.RURAL: plan.cap_rural}
 
 
@@ -218,8 +221,40 @@ def create_plan(
     """Plan the grids of a station (or one of its districts) and store it as a draft.
 
     Starting from the active layout (the default) keeps grids as they are where they still
-    fit; ``fresh`` ignores it.
+    fit; ``fresh`` ignores it. ``release_db`` (e.g. the session's commit) is called before
+    the planner runs, so that no transaction is held meanwhile.
     """
+    plan = start_plan(
+        session,
+        principal,
+        station_id=station_id,
+        district_id=district_id,
+        cap_urban=cap_urban,
+        cap_rural=cap_rural,
+        seed=seed,
+        fresh=fresh,
+    )
+    job = _job(session, plan)
+    if release_db is not None:
+        release_db()  # planning takes seconds: hold no transaction (nor SQLite's lock)
+    result = planning.plan(job.data.problem, seed=plan.seed, effort=effort, progress=progress)
+    _store(session, session.get_one(GridPlan, plan.id), job, result, principal.actor)
+    return plan
+
+
+def start_plan(
+    session: Session,
+    principal: Principal,
+    *,
+    station_id: int,
+    district_id: int | None = None,
+    cap_urban: int = DEFAULT_CAPS[AreaKind.URBAN],
+    cap_rural: int = DEFAULT_CAPS[AreaKind.RURAL],
+    seed: int = 0,
+    fresh: bool = False,
+) -> GridPlan:
+    """Check the request and store the plan, still being planned (``PlanStatus.PLANNING``);
+    ``finish_plan`` (or ``create_plan``) fills it in."""
     station = _station_or_raise(session, principal, station_id)
     district = None
     if district_id is not None:
@@ -239,10 +274,11 @@ def create_plan(
                 "(fengqiao import units FILE)."
             ).format(scope=district.name if district else station.name)
         )
-    caps = {AreaKind.URBAN: cap_urban, AreaKind.RURAL: cap_rural}
-    scope_grids = _scope_grids(session, station.id, district_id)
+    with_units = {u.grid_id for u in units}
     uncovered = sorted(
-        g.code for g in scope_grids.values() if not any(u.grid_id == g.id for u in units)
+        g.code
+        for g in _scope_grids(session, station.id, district_id).values()
+        if g.id not in with_units
     )
     if uncovered:
         raise InvalidInput(
@@ -251,18 +287,7 @@ def create_plan(
                 "them first, or the plan would leave their area without a grid."
             ).format(codes=", ".join(uncovered))
         )
-    home = {gid: g.district_id for gid, g in scope_grids.items()}
-    current = None
-    if not fresh:  # a unit only continues a grid of its own district
-        current = [
-            u.grid_id if u.grid_id is not None and home.get(u.grid_id) == u.district_id else -1
-            for u in units
-        ]
-    data = scope_data(session, units, caps, current)
-    if release_db is not None:
-        release_db()  # planning takes seconds: hold no transaction (nor SQLite's lock)
-    result = planning.plan(data.problem, seed=seed, effort=effort, progress=progress)
-    lock_for_update(session, session.get_one(Station, station.id))  # versions in order
+    lock_for_update(session, station)  # versions in order
     version = (
         session.scalar(select(func.max(GridPlan.version)).where(GridPlan.station_id == station.id))
         or 0
@@ -280,20 +305,89 @@ def create_plan(
         name=_("{scope} version {v}").format(
             scope=district.name if district else station.name, v=version
         ),
-        status=PlanStatus.DRAFT,
+        status=PlanStatus.PLANNING,
         cap_urban=cap_urban,
         cap_rural=cap_rural,
         seed=seed,
+        fresh=fresh,
         based_on_id=base,
         created_by=principal.username,
-        report=json.dumps(_report(data, result), ensure_ascii=False),
+        report="{}",
     )
     session.add(plan)
     session.flush()
+    return plan
+
+
+@dataclass
+class _Job:
+    units: list[PlanningUnit]
+    data: ScopeData
+    scope_grids: dict[int, PoliceGrid]
+
+
+def _job(session: Session, plan: GridPlan) -> _Job:
+    units = scope_units(session, plan.station_id, plan.district_id)
+    scope_grids = _scope_grids(session, plan.station_id, plan.district_id)
+    home = {gid: g.district_id for gid, g in scope_grids.items()}
+    current = None
+    if not plan.fresh:  # a unit only continues a grid of its own district
+        current = [
+            u.grid_id if u.grid_id is not None and home.get(u.grid_id) == u.district_id else -1
+            for u in units
+        ]
+    return _Job(units, scope_data(session, units, caps_of(plan), current), scope_grids)
+
+
+def finish_plan(
+    factory: sessionmaker[Session], plan_id: int, actor: Actor, *, effort: int = 8
+) -> None:
+    """Run the planner for a plan made by ``start_plan``, outside any transaction, writing
+    its progress to the plan row (for the page to show) and then its grids. A failure is
+    recorded on the plan, which is then discarded."""
+    with unit_of_work(factory) as session:
+        plan = session.get_one(GridPlan, plan_id)
+        job = _job(session, plan)
+        seed = plan.seed
+    last = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        if time.monotonic() - last[0] < PROGRESS_EVERY_S and fraction < 1.0:
+            return
+        last[0] = time.monotonic()
+        with unit_of_work(factory) as session:
+            session.execute(
+                update(GridPlan)
+                .where(GridPlan.id == plan_id)
+                .values(progress=round(fraction, 3), progress_note=message[:200])
+            )
+
+    try:
+        result = planning.plan(job.data.problem, seed=seed, effort=effort, progress=progress)
+        with unit_of_work(factory) as session:
+            _store(session, session.get_one(GridPlan, plan_id), job, result, actor)
+    except Exception as exc:  # the page must not wait for ever
+        with unit_of_work(factory) as session:
+            plan = session.get_one(GridPlan, plan_id)
+            plan.status = PlanStatus.DISCARDED
+            plan.report = json.dumps({"error": str(exc)[:500]}, ensure_ascii=False)
+        raise
+
+
+def _store(
+    session: Session, plan: GridPlan, job: _Job, result: planning.Plan, actor: Actor
+) -> None:
+    """Write the planner's grids into ``plan`` and make it a draft."""
+    units, data, scope_grids = job.units, job.data, job.scope_grids
+    lock_for_update(session, plan)
+    if plan.status is not PlanStatus.PLANNING:
+        raise Conflict(_("Plan version {v} was already planned.").format(v=plan.version))
+    station = session.get_one(Station, plan.station_id)
+    plan.report = json.dumps(_report(data, result), ensure_ascii=False)
     members: list[list[PlanningUnit]] = [[] for _g in result.grids]
     for unit, label in zip(units, result.labels, strict=True):
         members[label].append(unit)
-    keys = list(result.continues) if not fresh else _successors(members)
+    keys = list(result.continues) if not plan.fresh else _successors(members)
     keys = [  # only active grids of the plan's scope, in the grid's own district
         k
         if k is not None and k in scope_grids and scope_grids[k].district_id == g[0].district_id
@@ -302,12 +396,7 @@ def create_plan(
     ]
     continued = {k: scope_grids[k] for k in keys if k is not None}
     fresh_codes = iter(
-        new_codes(
-            session,
-            station,
-            sum(1 for c in keys if c not in continued),
-            set(),
-        )
+        new_codes(session, station, sum(1 for c in keys if c not in continued), set())
     )
     grids: list[PlanGrid] = []
     for group, key in zip(members, keys, strict=True):
@@ -327,16 +416,22 @@ def create_plan(
         PlanUnit(plan_id=plan.id, unit_id=u.id, plan_grid_id=grids[label].id)
         for u, label in zip(units, result.labels, strict=True)
     )
+    plan.status = PlanStatus.DRAFT
+    plan.progress = 1.0
     session.flush()
     audit.record(
         session,
-        actor=principal.actor,
+        actor=actor,
         action=AuditAction.CREATE,
         object_type="grid_plan",
         object_id=plan.id,
-        detail={"station": station.code, "version": version, "grids": len(grids), "seed": seed},
+        detail={
+            "station": station.code,
+            "version": plan.version,
+            "grids": len(grids),
+            "seed": plan.seed,
+        },
     )
-    return plan
 
 
 def _scope_grids(
@@ -390,187 +485,9 @@ def _report(data: ScopeData, result: planning.Plan) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- viewing
-
-
-@dataclass(frozen=True)
-class PlanGridView:
-    id: int
-    code: str
-    name: str
-    district_id: int
-    continues_code: str | None
-    units: int
-    population: int
-    cap: int
-    over_cap: bool
-    contiguous: bool
-    polsby_popper: float
-
-
-@dataclass(frozen=True)
-class PlanView:
-    plan: GridPlan
-    station: Station
-    grids: list[PlanGridView]
-    lower_bound: int
-    max_population: int
-    mean_population: float
-    mean_polsby_popper: float
-    moved_units: int
-    moved_population: int
-    warnings: list[str]
-    report: dict[str, Any]
-    unit_grid: dict[int, int]  # unit id -> plan grid id
-    units: list[PlanningUnit]
-
-
 def members_of(session: Session, plan: GridPlan) -> dict[int, int]:
     return dict(
         session.execute(
             select(PlanUnit.unit_id, PlanUnit.plan_grid_id).where(PlanUnit.plan_id == plan.id)
         ).all()
     )
-
-
-def plan_view(session: Session, principal: Principal, plan_id: int) -> PlanView:
-    plan = get_plan_or_raise(session, principal, plan_id)
-    station = session.get_one(Station, plan.station_id)
-    unit_grid = members_of(session, plan)
-    units = list(
-        session.scalars(
-            select(PlanningUnit).where(PlanningUnit.id.in_(unit_grid)).order_by(PlanningUnit.id)
-        )
-    )
-    grids = list(
-        session.scalars(select(PlanGrid).where(PlanGrid.plan_id == plan.id).order_by(PlanGrid.code))
-    )
-    index = {g.id: i for i, g in enumerate(grids)}
-    data = scope_data(session, units, _caps(plan))
-    labels = [index[unit_grid[u.id]] for u in units]
-    figures = planning.evaluate(data.problem, labels, data.nbrs) if units else ()
-    by_label = {i: f for i, f in enumerate(figures)}
-    continued = dict(
-        session.execute(
-            select(PoliceGrid.id, PoliceGrid.code).where(
-                PoliceGrid.id.in_([g.continues_grid_id for g in grids if g.continues_grid_id])
-            )
-        ).all()
-    )
-    views: list[PlanGridView] = []
-    warnings: list[str] = []
-    for i, g in enumerate(grids):
-        f = by_label.get(i)
-        view = PlanGridView(
-            id=g.id,
-            code=g.code,
-            name=g.name,
-            district_id=g.district_id,
-            continues_code=continued.get(g.continues_grid_id) if g.continues_grid_id else None,
-            units=len(f.units) if f else 0,
-            population=f.population if f else 0,
-            cap=f.cap if f else 0,
-            over_cap=bool(f and f.over_cap),
-            contiguous=bool(f is None or f.contiguous),
-            polsby_popper=f.polsby_popper if f else 0.0,
-        )
-        views.append(view)
-        if view.units == 0:
-            warnings.append(_("Grid {code} has no units; merge or delete it.").format(code=g.code))
-        if view.over_cap:
-            warnings.append(
-                _("Grid {code}: {pop} residents, over the cap of {cap}.").format(
-                    code=g.code, pop=view.population, cap=view.cap
-                )
-            )
-        if not view.contiguous:
-            warnings.append(
-                _("Grid {code} is not contiguous (its units do not share edges).").format(
-                    code=g.code
-                )
-            )
-    report = json.loads(plan.report or "{}")
-    for item in report.get("over_cap_units", []):
-        warnings.append(
-            _(
-                "Unit {code} {name} alone has {pop} residents, over the cap of {cap}; it is "
-                "a grid by itself — split the unit into smaller ones."
-            ).format(code=item["code"], name=item["name"], pop=item["population"], cap=item["cap"])
-        )
-    for group in report.get("islands", []):
-        warnings.append(
-            _("Units {codes} are cut off from the rest of their district (an island).").format(
-                codes=", ".join(group)
-            )
-        )
-    live = [v for v in views if v.units]
-    if plan.status is PlanStatus.DRAFT:
-        moved = [u for u in units if _moved(u, unit_grid, grids, index)]
-        moved_units, moved_population = len(moved), sum(u.population for u in moved)
-    else:  # the layout has moved on since: the figures of the planner, or of publishing
-        moved_units = int(report.get("moved_units", 0))
-        moved_population = int(report.get("moved_population", 0))
-    return PlanView(
-        plan=plan,
-        station=station,
-        grids=views,
-        lower_bound=int(report.get("lower_bound", 0)),
-        max_population=max((v.population for v in live), default=0),
-        mean_population=sum(v.population for v in live) / max(len(live), 1),
-        mean_polsby_popper=sum(v.polsby_popper for v in live) / max(len(live), 1),
-        moved_units=moved_units,
-        moved_population=moved_population,
-        warnings=warnings,
-        report=report,
-        unit_grid=unit_grid,
-        units=units,
-    )
-
-
-def _moved(
-    unit: PlanningUnit, unit_grid: dict[int, int], grids: list[PlanGrid], index: dict[int, int]
-) -> bool:
-    """Whether the plan puts ``unit`` in another grid than the active layout does."""
-    grid = grids[index[unit_grid[unit.id]]]
-    return unit.grid_id is None or grid.continues_grid_id != unit.grid_id
-
-
-def units_geojson(view: PlanView) -> dict[str, Any]:
-    codes = {g.id: g.code for g in view.grids}
-    features = []
-    for u in view.units:
-        gid = view.unit_grid[u.id]
-        features.append(
-            {
-                "type": "Feature",
-                "id": u.id,
-                "geometry": shapely.geometry.mapping(u.geometry),
-                "properties": {
-                    "id": u.id,
-                    "code": u.code,
-                    "name": u.name,
-                    "population": u.population,
-                    "plan_grid_id": gid,
-                    "grid_code": codes.get(gid),
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def list_districts(session: Session, principal: Principal) -> list[PoliceDistrict]:
-    query = select(PoliceDistrict).order_by(PoliceDistrict.code)
-    if principal.station_ids is not None:
-        query = query.where(PoliceDistrict.station_id.in_(principal.station_ids))
-    return list(session.scalars(query))
-
-
-def list_plans(
-    session: Session, principal: Principal, station_id: int | None = None
-) -> list[GridPlan]:
-    query = select(GridPlan).order_by(GridPlan.station_id, GridPlan.version.desc())
-    if station_id is not None:
-        query = query.where(GridPlan.station_id == station_id)
-    if principal.station_ids is not None:
-        query = query.where(GridPlan.station_id.in_(principal.station_ids))
-    return list(session.scalars(query))

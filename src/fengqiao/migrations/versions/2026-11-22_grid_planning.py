@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
+                "planning",
                 "draft",
                 "published",
                 "superseded",
@@ -54,6 +55,9 @@ def upgrade() -> None:
         sa.Column("cap_urban", sa.Integer(), nullable=False),
         sa.Column("cap_rural", sa.Integer(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("fresh", sa.Boolean(), nullable=False),
+        sa.Column("progress", sa.Float(), nullable=False),
+        sa.Column("progress_note", sa.String(length=200), nullable=True),
         sa.Column("based_on_id", sa.Integer(), nullable=True),
         sa.Column("report", sa.Text(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
