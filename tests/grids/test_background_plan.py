@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.audit.service import SYSTEM
+from fengqiao.errors import Conflict
+from fengqiao.grids import editing as service_editing
 from fengqiao.grids import service, views
 from fengqiao.grids.models import GridPlan, PlanGrid, PlanStatus
 from tests.conftest import DEMO_PASSWORD
@@ -98,3 +100,16 @@ def test_the_form_plans_in_the_background(api: TestClient) -> None:
         time.sleep(0.2)
     done = api.get(url)
     assert 'id="plan-map"' in done.text and 'id="plan-grids"' in done.text
+
+
+def test_a_plan_still_planning_can_be_discarded(county: Factory) -> None:
+    """A run whose process stopped leaves the plan planning; the chief can drop it, and a
+    late finish then refuses to fill it in."""
+    plan_id = _start(county, "QX-GP-D1")
+    with county() as session:
+        service_editing.discard(session, SYSTEM_PRINCIPAL, plan_id)
+        session.commit()
+    with pytest.raises(Conflict):
+        service.finish_plan(county, plan_id, SYSTEM, effort=1)
+    with county() as session:
+        assert session.get_one(GridPlan, plan_id).status is PlanStatus.DISCARDED

@@ -206,7 +206,10 @@ def new_version(session: Session, principal: Principal, plan_id: int) -> GridPla
 
 
 def discard(session: Session, principal: Principal, plan_id: int) -> None:
-    plan = draft_or_raise(session, principal, plan_id)
+    """Drop a draft, or a plan still being planned (e.g. its process stopped)."""
+    plan = get_plan_or_raise(session, principal, plan_id)
+    if plan.status is not PlanStatus.PLANNING:
+        plan = draft_or_raise(session, principal, plan_id)
     plan.status = PlanStatus.DISCARDED
     audit.record(
         session,
