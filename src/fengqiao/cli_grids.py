@@ -5,12 +5,15 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import select
 
 from fengqiao import i18n
+
+if TYPE_CHECKING:
+    from fengqiao.grids.views import PlanView
 
 grids_app = typer.Typer(
     help="Police grids: planning and staffing. 警格规划与配置。", no_args_is_help=True
@@ -105,11 +108,9 @@ def plan(
         raise _fail(exc.message) from None
 
 
-def format_view(view: object) -> str:
-    from fengqiao.grids.views import PlanView
+def format_view(view: PlanView) -> str:
     from fengqiao.labels import plan_status_label
 
-    assert isinstance(view, PlanView)
     live = [g for g in view.grids if g.units]
     lines = [
         i18n._("Plan {id} ({name}), version {v}, {status}").format(

@@ -97,6 +97,48 @@ def record_import(session: Session, actor: Actor, report: ImportReport) -> Impor
     return report
 
 
+def apply_values(obj: Any, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``obj``; whether anything changed (geometries compared as WKB)."""
+    changed = False
+    for key, value in values.items():
+        current = getattr(obj, key)
+        if isinstance(value, BaseGeometry) or isinstance(current, BaseGeometry):
+            same = (
+                current is not None
+                and value is not None
+                and shapely.to_wkb(current) == shapely.to_wkb(value)
+            ) or (current is None and value is None)
+        else:
+            same = current == value
+        if not same:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def upsert(
+    session: Session,
+    report: ImportReport,
+    model: Any,
+    existing: dict[str, Any],
+    code: str,
+    values: dict[str, Any],
+    key: str = "code",
+) -> Any:
+    """The record of ``code`` created or updated from ``values``, counted in ``report``."""
+    obj = existing.get(code)
+    if obj is None:
+        obj = model(**{key: code}, **values)
+        session.add(obj)
+        existing[code] = obj
+        report.created.append(code)
+    elif apply_values(obj, values):
+        report.updated.append(code)
+    else:
+        report.unchanged += 1
+    return obj
+
+
 class Collector:
     def __init__(self, file: str) -> None:
         self.file = file

@@ -26,6 +26,20 @@ from fengqiao.i18n import _
 from fengqiao.org.models import AreaKind, PoliceDistrict, Station
 
 
+def _record(
+    session: Session, principal: Principal, plan: GridPlan, detail: dict[str, object]
+) -> None:
+    """Audit one change of a plan."""
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=AuditAction.UPDATE,
+        object_type="grid_plan",
+        object_id=plan.id,
+        detail=detail,
+    )
+
+
 def _plan_grid_or_raise(session: Session, plan: GridPlan, grid_id: int) -> PlanGrid:
     grid = session.get(PlanGrid, grid_id)
     if grid is None or grid.plan_id != plan.id:
@@ -55,14 +69,7 @@ def move_unit(
         return
     source = session.get_one(PlanGrid, member.plan_grid_id)
     member.plan_grid_id = target.id
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="grid_plan",
-        object_id=plan.id,
-        detail={"move": unit.code, "from": source.code, "to": target.code},
-    )
+    _record(session, principal, plan, {"move": unit.code, "from": source.code, "to": target.code})
     session.flush()
 
 
@@ -82,14 +89,7 @@ def merge_grids(
         .values(plan_grid_id=keep.id)
     )
     session.execute(delete(PlanGrid).where(PlanGrid.id == other.id))
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="grid_plan",
-        object_id=plan.id,
-        detail={"merge": other.code, "into": keep.code},
-    )
+    _record(session, principal, plan, {"merge": other.code, "into": keep.code})
     session.expire_all()
 
 
@@ -135,14 +135,7 @@ def split_grid(
     by_unit = {m.unit_id: m for m in members}
     for unit, label in zip(units, result.labels, strict=True):
         by_unit[unit.id].plan_grid_id = parts[label].id
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="grid_plan",
-        object_id=plan.id,
-        detail={"split": grid.code, "into": [p.code for p in parts]},
-    )
+    _record(session, principal, plan, {"split": grid.code, "into": [p.code for p in parts]})
     session.flush()
     return [p.id for p in parts]
 
@@ -211,11 +204,4 @@ def discard(session: Session, principal: Principal, plan_id: int) -> None:
     if plan.status is not PlanStatus.PLANNING:
         plan = draft_or_raise(session, principal, plan_id)
     plan.status = PlanStatus.DISCARDED
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="grid_plan",
-        object_id=plan.id,
-        detail={"status": "discarded"},
-    )
+    _record(session, principal, plan, {"status": "discarded"})

@@ -30,6 +30,7 @@ from fengqiao.importfiles import (
     read_areas,
     record_import,
     text_field,
+    upsert,
 )
 from fengqiao.org import placement
 from fengqiao.org.models import AreaKind, PoliceDistrict
@@ -189,7 +190,7 @@ def import_units(session: Session, path: Path, *, actor: Actor) -> ImportReport:
             "geometry": geom,
             **_bounds(geom),
         }
-        _upsert(session, report, PlanningUnit, existing, p["code"], values)
+        upsert(session, report, PlanningUnit, existing, p["code"], values)
     return record_import(session, actor, report)
 
 
@@ -207,34 +208,5 @@ def import_barriers(session: Session, path: Path, *, actor: Actor) -> ImportRepo
     for row, p in zip(rows, parsed, strict=True):
         assert row.geometry is not None
         values = {"name": p["name"], "geometry": row.geometry, **_bounds(row.geometry)}
-        _upsert(session, report, BarrierLine, existing, p["code"], values)
+        upsert(session, report, BarrierLine, existing, p["code"], values)
     return record_import(session, actor, report)
-
-
-def _upsert(
-    session: Session,
-    report: ImportReport,
-    model: type[PlanningUnit] | type[BarrierLine],
-    existing: dict[str, Any],
-    code: str,
-    values: dict[str, Any],
-) -> None:
-    obj = existing.get(code)
-    if obj is None:
-        session.add(model(code=code, **values))
-        report.created.append(code)
-        return
-    changed = False
-    for key, value in values.items():
-        current = getattr(obj, key)
-        if isinstance(value, BaseGeometry):
-            same = current is not None and shapely.equals_exact(current, value, 0.0)
-        else:
-            same = current == value
-        if not same:
-            setattr(obj, key, value)
-            changed = True
-    if changed:
-        report.updated.append(code)
-    else:
-        report.unchanged += 1

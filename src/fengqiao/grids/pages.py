@@ -13,9 +13,7 @@ from fengqiao.auth import Permission, Principal
 from fengqiao.errors import DomainError
 from fengqiao.grids import editing, publish, service, staffing, views
 from fengqiao.grids.models import PlanStatus
-from fengqiao.i18n import _
 from fengqiao.org import service as org
-from fengqiao.org.models import PoliceDistrict
 from fengqiao.web import DbSession, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -56,17 +54,8 @@ def create_plan(
     fresh: Annotated[bool, Form()] = False,
 ) -> Response:
     """``scope`` is ``station:<id>`` or ``district:<id>``."""
-    kind, _sep, raw = scope.partition(":")
     try:
-        if kind == "district" and raw.isdigit():
-            district = session.get(PoliceDistrict, int(raw))
-            if district is None:
-                raise DomainError(_("Police district not found."))
-            station_id, district_id = district.station_id, district.id
-        elif kind == "station" and raw.isdigit():
-            station_id, district_id = int(raw), None
-        else:
-            raise DomainError(_("Choose a station or a police district to plan."))
+        station_id, district_id = service.parse_scope(session, scope)
         plan = service.start_plan(
             session,
             principal,

@@ -139,6 +139,11 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
     else:
         scope = scope.where(PoliceDistrict.station_id == plan.station_id)
     active = {g.id: g for g in session.scalars(scope)}
+    units_now: dict[int | None, set[int]] = {}  # active grid id -> its units, one query
+    for unit_id, grid_id in session.execute(
+        select(PlanningUnit.id, PlanningUnit.grid_id).where(PlanningUnit.grid_id.in_(active))
+    ):
+        units_now.setdefault(grid_id, set()).add(unit_id)
     successor: dict[int, PoliceGrid] = {}  # retired grid id -> the row that continues it
     replacements: list[tuple[PlanGrid, PoliceGrid | None, list[PlanningUnit]]] = []
     for g in grids:
@@ -147,7 +152,7 @@ def publish(session: Session, principal: Principal, plan_id: int) -> PublishResu
         same = (
             old is not None
             and old.district_id == g.district_id
-            and {u.id for u in units} == {u.id for u in _units_of(session, old.id)}
+            and {u.id for u in units} == units_now.get(old.id, set())
             and _same_shape(old.geometry, _union([u.geometry for u in units]))
         )
         if old is not None and same:
@@ -254,10 +259,6 @@ def _refuse_gaps(retired: list[PoliceGrid], new: list[BaseGeometry]) -> None:
                 "cover the whole area. Import units for the gaps and make a new plan."
             ).format(m2=lost_m2, lon=where.x, lat=where.y)
         )
-
-
-def _units_of(session: Session, grid_id: int) -> list[PlanningUnit]:
-    return list(session.scalars(select(PlanningUnit).where(PlanningUnit.grid_id == grid_id)))
 
 
 def _carry_posts(

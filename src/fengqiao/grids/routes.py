@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.grids import editing, publish, service, staffing, views
@@ -53,6 +53,11 @@ class PlanGridOut(BaseModel):
     over_cap: bool
     contiguous: bool
     polsby_popper: float
+
+    @field_validator("polsby_popper")
+    @classmethod
+    def _four_places(cls, value: float) -> float:
+        return round(value, 4)
 
 
 class PlanDetail(PlanOut):
@@ -129,21 +134,7 @@ def _detail(session: DbSession, principal: Principal, plan_id: int) -> PlanDetai
     view = views.plan_view(session, principal, plan_id)
     return PlanDetail(
         **_plan_out(view.plan).model_dump(),
-        grids=[
-            PlanGridOut(
-                id=g.id,
-                code=g.code,
-                name=g.name,
-                continues_code=g.continues_code,
-                units=g.units,
-                population=g.population,
-                cap=g.cap,
-                over_cap=g.over_cap,
-                contiguous=g.contiguous,
-                polsby_popper=round(g.polsby_popper, 4),
-            )
-            for g in view.grids
-        ],
+        grids=[PlanGridOut.model_validate(g, from_attributes=True) for g in view.grids],
         lower_bound=view.lower_bound,
         max_population=view.max_population,
         mean_population=round(view.mean_population, 1),
@@ -178,7 +169,7 @@ def get_plan(session: DbSession, principal: Planner, plan_id: int) -> PlanDetail
 @router.get("/grid-plans/{plan_id}/units.geojson")
 def plan_units(session: DbSession, principal: Planner, plan_id: int) -> dict[str, Any]:
     """The plan's units (WGS-84) with the plan grid each belongs to."""
-    return views.units_geojson(views.plan_view(session, principal, plan_id))
+    return views.units_geojson(session, principal, plan_id)
 
 
 @router.post("/grid-plans/{plan_id}/moves", response_model=PlanDetail)

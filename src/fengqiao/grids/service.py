@@ -204,6 +204,19 @@ def auto_name(units: Sequence[PlanningUnit]) -> str:
     return "、".join(names) + ("等" if len(units) > 2 else "") + "警格"
 
 
+def parse_scope(session: Session, scope: str) -> tuple[int, int | None]:
+    """``station:<id>`` or ``district:<id>`` (the plan form's choice) → (station, district)."""
+    kind, _sep, raw = scope.partition(":")
+    if kind == "district" and raw.isdigit():
+        district = session.get(PoliceDistrict, int(raw))
+        if district is None:
+            raise NotFound(_("Police district not found."))
+        return district.station_id, district.id
+    if kind == "station" and raw.isdigit():
+        return int(raw), None
+    raise InvalidInput(_("Choose a station or a police district to plan."))
+
+
 def create_plan(
     session: Session,
     principal: Principal,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
 from fengqiao.geo import planning
-from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus
+from fengqiao.grids.models import GridPlan, PlanGrid, PlanningUnit, PlanStatus, PlanUnit
 from fengqiao.grids.service import caps_of, get_plan_or_raise, members_of, scope_data
 from fengqiao.i18n import _
 from fengqiao.org.models import PoliceDistrict, PoliceGrid, Station
@@ -152,26 +152,33 @@ def _moved(
     return unit.grid_id is None or grid.continues_grid_id != unit.grid_id
 
 
-def units_geojson(view: PlanView) -> dict[str, Any]:
-    codes = {g.id: g.code for g in view.grids}
-    features = []
-    for u in view.units:
-        gid = view.unit_grid[u.id]
-        features.append(
-            {
-                "type": "Feature",
+def units_geojson(session: Session, principal: Principal, plan_id: int) -> dict[str, Any]:
+    """The plan's units with the grid each belongs to (no figures: the map reloads this
+    after every edit, beside the figures panel)."""
+    plan = get_plan_or_raise(session, principal, plan_id)
+    rows = session.execute(
+        select(PlanningUnit, PlanGrid.id, PlanGrid.code)
+        .join(PlanUnit, PlanUnit.unit_id == PlanningUnit.id)
+        .join(PlanGrid, PlanGrid.id == PlanUnit.plan_grid_id)
+        .where(PlanUnit.plan_id == plan.id)
+        .order_by(PlanningUnit.id)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": u.id,
+            "geometry": shapely.geometry.mapping(u.geometry),
+            "properties": {
                 "id": u.id,
-                "geometry": shapely.geometry.mapping(u.geometry),
-                "properties": {
-                    "id": u.id,
-                    "code": u.code,
-                    "name": u.name,
-                    "population": u.population,
-                    "plan_grid_id": gid,
-                    "grid_code": codes.get(gid),
-                },
-            }
-        )
+                "code": u.code,
+                "name": u.name,
+                "population": u.population,
+                "plan_grid_id": gid,
+                "grid_code": code,
+            },
+        }
+        for u, gid, code in rows
+    ]
     return {"type": "FeatureCollection", "features": features}
 
 

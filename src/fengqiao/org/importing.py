@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from fengqiao.i18n import _
 from fengqiao.importfiles import (
     Collector,
     ImportReport,
+    apply_values,
     check_unique,
     choice_field,
     code_field,
@@ -32,6 +32,7 @@ from fengqiao.importfiles import (
     read_table,
     record_import,
     text_field,
+    upsert,
 )
 from fengqiao.labels import kind_label
 from fengqiao.org import placement
@@ -96,46 +97,6 @@ def _lookup(session: Session, model: Any, codes: Iterable[str]) -> dict[str, Any
 # --- upserting -----------------------------------------------------------------------
 
 
-def _apply(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        current = getattr(obj, key)
-        if isinstance(value, BaseGeometry) or isinstance(current, BaseGeometry):
-            same = (
-                current is not None
-                and value is not None
-                and shapely.to_wkb(current) == shapely.to_wkb(value)
-            ) or (current is None and value is None)
-        else:
-            same = current == value
-        if not same:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
-def _upsert(
-    session: Session,
-    report: ImportReport,
-    model: Any,
-    existing: dict[str, Any],
-    code: str,
-    values: dict[str, Any],
-    key: str = "code",
-) -> Any:
-    obj = existing.get(code)
-    if obj is None:
-        obj = model(**{key: code}, **values)
-        session.add(obj)
-        existing[code] = obj
-        report.created.append(code)
-    elif _apply(obj, values):
-        report.updated.append(code)
-    else:
-        report.unchanged += 1
-    return obj
-
-
 def _finish(session: Session, actor: Actor, report: ImportReport) -> ImportReport:
     session.flush()
     if report.kind == "grids" and (report.created or report.updated):
@@ -180,7 +141,7 @@ def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportRepo
             )
             session.add(bureau)
         else:
-            _apply(bureau, {"name": p["bureau_name"]})
+            apply_values(bureau, {"name": p["bureau_name"]})
         session.flush()
         joint = None
         if p["joint_code"]:
@@ -192,8 +153,8 @@ def import_stations(session: Session, path: Path, *, actor: Actor) -> ImportRepo
                 session.add(joint)
                 session.flush()
             else:
-                _apply(joint, {"name": p["joint_name"], "bureau_id": bureau.id})
-        _upsert(
+                apply_values(joint, {"name": p["joint_name"], "bureau_id": bureau.id})
+        upsert(
             session,
             report,
             Station,
@@ -237,7 +198,7 @@ def import_districts(session: Session, path: Path, *, actor: Actor) -> ImportRep
     report = ImportReport("districts", path.name)
     existing = _lookup(session, PoliceDistrict, [p["code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
-        _upsert(
+        upsert(
             session,
             report,
             PoliceDistrict,
@@ -327,7 +288,7 @@ def import_grids(session: Session, path: Path, *, actor: Actor) -> ImportReport:
         geom = row.geometry
         assert geom is not None
         min_lon, min_lat, max_lon, max_lat = geom.bounds
-        _upsert(
+        upsert(
             session,
             report,
             PoliceGrid,
@@ -376,7 +337,7 @@ def import_civil_grids(session: Session, path: Path, *, actor: Actor) -> ImportR
     report = ImportReport("civil-grids", path.name)
     existing = _lookup(session, CivilGrid, [p["code"] for p in parsed])
     for row, p in zip(rows, parsed, strict=True):
-        _upsert(
+        upsert(
             session,
             report,
             CivilGrid,
@@ -511,7 +472,7 @@ def import_personnel(session: Session, path: Path, *, actor: Actor) -> ImportRep
         )
     }
     for p in parsed:
-        person = _upsert(
+        person = upsert(
             session,
             report,
             Person,
