@@ -72,6 +72,8 @@ def test_modules_stay_small() -> None:
     too_long = {
         str(p.relative_to(SRC)): n
         for p in SRC.rglob("*.py")
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
+        # Migrations are generated, one per schema change, and never edited once landed.
+        if "versions" not in p.parts
+        and (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
     }
     assert too_long == {}, f"split these modules: {too_long}"

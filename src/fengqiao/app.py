@@ -36,6 +36,10 @@ from fengqiao.live.bus import EventBus
 from fengqiao.migrate import current_revision, head_revision
 from fengqiao.org import pages as org_pages
 from fengqiao.org import routes as org_routes
+from fengqiao.registry import pages as registry_pages
+from fengqiao.registry import routes as registry_routes
+from fengqiao.tasks import pages as task_pages
+from fengqiao.tasks import routes as task_routes
 from fengqiao.web import LANG_COOKIE, LoginRequired, make_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -83,7 +87,18 @@ def create_app(settings: Settings) -> FastAPI:
             demo_task = asyncio.get_running_loop().create_task(
                 run_stream(app.state.sessionmaker, settings)
             )
+        task_job = None
+        if settings.task_scheduler:
+            from fengqiao.tasks.jobs import run_scheduler
+
+            task_job = asyncio.get_running_loop().create_task(
+                run_scheduler(app.state.sessionmaker, settings)
+            )
         yield
+        if task_job is not None:
+            task_job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task_job
         if demo_task is not None:
             demo_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -178,8 +193,18 @@ def create_app(settings: Settings) -> FastAPI:
         audit_routes,
         incident_routes,
         live_routes,
+        task_routes,
+        registry_routes,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (grid_pages, account_pages, org_pages, audit_pages, incident_pages):
+    for module in (
+        grid_pages,
+        account_pages,
+        org_pages,
+        audit_pages,
+        incident_pages,
+        task_pages,
+        registry_pages,
+    ):
         app.include_router(module.router)
     return app

@@ -36,6 +36,13 @@ class Permission(enum.StrEnum):
     PLAN_GRIDS = "plan_grids"
     MANAGE_STAFFING = "manage_staffing"
     VIEW_COVERAGE = "view_coverage"
+    DO_TASKS = "do_tasks"
+    MANAGE_TASKS = "manage_tasks"
+    VIEW_ASSESSMENT = "view_assessment"
+    VIEW_REGISTRY = "view_registry"
+    EDIT_REGISTRY = "edit_registry"
+    REVEAL_PERSONAL = "reveal_personal"
+    MERGE_RECORDS = "merge_records"
 
 
 _ALL = frozenset(Role)
@@ -66,6 +73,30 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_COVERAGE: frozenset(
         {Role.ADMIN, Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.LEGAL_SUPERVISOR}
     ),
+    # Prevention work in the field: the grid team (1+1+N) and the chief.
+    Permission.DO_TASKS: frozenset(
+        {Role.STATION_CHIEF, Role.COMMUNITY_OFFICER, Role.AUXILIARY, Role.GRID_WORKER}
+    ),
+    Permission.MANAGE_TASKS: frozenset({Role.ADMIN, Role.STATION_CHIEF}),
+    Permission.VIEW_ASSESSMENT: frozenset({Role.ADMIN, Role.STATION_CHIEF, Role.LEGAL_SUPERVISOR}),
+    # The registry holds personal data: the system administrator does not read it (三员分立).
+    Permission.VIEW_REGISTRY: frozenset(
+        {
+            Role.STATION_CHIEF,
+            Role.COMMAND_ROOM,
+            Role.COMMUNITY_OFFICER,
+            Role.AUXILIARY,
+            Role.CASE_OFFICER,
+            Role.GRID_WORKER,
+        }
+    ),
+    Permission.EDIT_REGISTRY: frozenset(
+        {Role.STATION_CHIEF, Role.COMMUNITY_OFFICER, Role.AUXILIARY, Role.GRID_WORKER}
+    ),
+    Permission.REVEAL_PERSONAL: frozenset(
+        {Role.STATION_CHIEF, Role.COMMUNITY_OFFICER, Role.CASE_OFFICER}
+    ),
+    Permission.MERGE_RECORDS: frozenset({Role.STATION_CHIEF}),
 }
 
 

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     overdue_dispatch_minutes: int = Field(default=5, ge=1)
     overdue_arrival_minutes: int = Field(default=30, ge=1)
     sql_echo: bool = False
+    task_scheduler: bool = Field(default=True, description="Run the daily task job in this process")
+    task_generation_hour: int = Field(
+        default=6, ge=0, le=23, description="Local hour of the daily job"
+    )
+    task_catch_up_days: int = Field(default=3, ge=0, le=31)
+    task_visits_per_grid: int = Field(default=3, ge=0, le=50)
+    task_check_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,8 @@ from fengqiao.grids import models as grids_models
 from fengqiao.incidents import models as incidents_models
 from fengqiao.live import models as live_models
 from fengqiao.org import models as org_models
+from fengqiao.registry import models as registry_models
+from fengqiao.tasks import models as tasks_models
 
 metadata = Base.metadata
 __all__ = [
@@ -21,4 +23,6 @@ __all__ = [
     "live_models",
     "metadata",
     "org_models",
+    "registry_models",
+    "tasks_models",
 ]

@@ -19,3 +19,12 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1)
+
+
+def mask_id_number(number: str | None) -> str:
+    """``420102199001011234`` → ``420***********1234``: region class and last four only."""
+    if not number:
+        return ""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]

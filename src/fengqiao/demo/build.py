@@ -16,14 +16,16 @@ from fengqiao.accounts import service as accounts
 from fengqiao.accounts.models import Role
 from fengqiao.audit.service import SYSTEM
 from fengqiao.config import Settings
-from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+from fengqiao.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from fengqiao.demo.county import generate_county
 from fengqiao.demo.incidents import generate_incident_history
+from fengqiao.demo.registry import build_registry
 from fengqiao.grids.importing import import_units
 from fengqiao.i18n import _
 from fengqiao.incidents.importing import CST, import_incidents
 from fengqiao.incidents.service import ensure_reference_data
 from fengqiao.org.importing import IMPORTERS
+from fengqiao.tasks.generation import Rules, run_due
 
 # username → (role, key in CountyFiles.demo_people, or None for the bureau-wide admin)
 DEMO_ACCOUNTS: dict[str, tuple[Role, str | None]] = {
@@ -78,6 +80,7 @@ def import_county(
         lines.append(IMPORTERS[kind](session, path, actor=SYSTEM).summary())
     lines.append(import_units(session, files.units, actor=SYSTEM).summary())
     lines.append(import_incidents(session, history, actor=SYSTEM).summary())
+    lines.append(build_registry(session, seed=seed))
     return lines, files.demo_people
 
 
@@ -127,6 +130,11 @@ def build_demo(settings: Settings, *, seed: int = 20261122) -> DemoResult:
         password, created = ensure_demo_accounts(
             session, people=people, password=settings.demo_password or None
         )
+    # Today's tasks, so that the demo opens with work to do (nothing new on a rebuild).
+    summary = run_due(factory, now=utcnow(), rules=Rules())
+    lines.append(
+        _("Daily tasks: {tasks} in {grids} grids").format(tasks=summary.tasks, grids=summary.runs)
+    )
     engine.dispose()
     result = DemoResult(password=password, lines=lines)
     names = ", ".join(DEMO_ACCOUNTS)

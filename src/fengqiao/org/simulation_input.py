@@ -68,7 +68,7 @@ def simulation_area(session: Session) -> SimulationArea:
         select(Station, JointStation.code)
         .outerjoin(JointStation, JointStation.id == Station.joint_station_id)
         .order_by(Station.code)
-    ).tuples():
+    ):
         own = [g for g in grids if g.station_code == station.code]
         if not own:
             continue
