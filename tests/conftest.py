@@ -24,6 +24,8 @@ DEMO_PASSWORD = "demo-pass-2026"
 
 
 def sqlite_settings(path: Path, **extra: object) -> Settings:
+    # The daily task job stays off unless a test runs it: tests decide when tasks appear.
+    extra.setdefault("task_scheduler", False)
     return Settings(database_url=f"sqlite:///{path}", secret_key="test-secret", **extra)  # type: ignore[arg-type]
 
 
@@ -43,7 +45,9 @@ def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Set
     server: PostgresServer = request.getfixturevalue("postgres")
     name = server.create_database()
     try:
-        yield Settings(database_url=server.sqlalchemy_url(name), secret_key="test-secret")  # type: ignore[call-arg]
+        yield Settings(  # type: ignore[call-arg]
+            database_url=server.sqlalchemy_url(name), secret_key="test-secret", task_scheduler=False
+        )
     finally:
         server.drop_database(name)
 

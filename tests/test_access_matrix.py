@@ -6,6 +6,7 @@ The expected statuses are written out by hand from the POLICY in ``fengqiao.auth
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,8 @@ from tests.conftest import DEMO_PASSWORD, bearer, login_token, sqlite_settings
 
 HTML = {"Accept": "text/html"}
 GRID = "{grid}"  # placeholder in a path: a grid every demo account may see
+# Registry records made in that grid by the fixture (the demo may hold none).
+ADDRESS, RESIDENT, UNIT, FILE, CODE = "{address}", "{resident}", "{unit}", "{file}", "{code}"
 
 # One column per demo account; the demo has one account per role.
 ROLES = ("admin", "chief", "command", "officer", "auxiliary", "case", "legal", "gridworker")
@@ -48,6 +52,13 @@ PAGES: dict[str, tuple[int, ...]] = {
     "/grids/plans": (OK, OK, NO, NO, NO, NO, NO, NO),
     "/grids/coverage": (OK, OK, OK, NO, NO, NO, OK, NO),
     f"/grids/{GRID}/staff": (OK, OK, NO, NO, NO, NO, NO, NO),
+    "/registry": (NO, OK, OK, OK, OK, OK, NO, OK),
+    "/registry/scan": (NO, OK, OK, OK, OK, OK, NO, OK),
+    "/registry/duplicates": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/registry/addresses/{ADDRESS}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/registry/addresses/{ADDRESS}/doorplates": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/registry/people/{RESIDENT}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/registry/units/{UNIT}": (NO, OK, OK, OK, OK, OK, NO, OK),
 }
 
 #                               admin chief command officer auxil case legal gridworker
@@ -66,6 +77,22 @@ API: dict[str, tuple[int, ...]] = {
     "/api/v1/me/assignments": (NO, OK, OK, OK, OK, OK, NO, NO),
     "/api/v1/grid-plans": (OK, OK, NO, NO, NO, NO, NO, NO),
     "/api/v1/grids/coverage": (OK, OK, OK, NO, NO, NO, OK, NO),
+    "/api/v1/registry/search?q=jz": (NO, OK, OK, OK, OK, OK, NO, OK),
+    "/api/v1/registry/duplicates": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/api/v1/registry/addresses/{ADDRESS}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/api/v1/registry/addresses/by-code/{CODE}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/api/v1/registry/residents/{RESIDENT}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/api/v1/registry/establishments/{UNIT}": (NO, OK, OK, OK, OK, OK, NO, OK),
+}
+
+# Answers that are neither a page nor JSON: a doorplate's QR redirect (303 to the address
+# card) and the stored files (with a cookie, as <img> and <audio> fetch them).
+SEE = 303
+#                               admin chief command officer auxil case legal gridworker
+OTHER: dict[str, tuple[int, ...]] = {
+    f"/a/{CODE}": (NO, SEE, SEE, SEE, SEE, SEE, NO, SEE),
+    f"/api/v1/attachments/{FILE}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/api/v1/attachments/{FILE}/thumbnail": (NO, OK, OK, OK, OK, OK, NO, OK),
 }
 
 
@@ -118,6 +145,51 @@ def common_grid_id(client: TestClient) -> int:
     return min(common)
 
 
+def registry_records(client: TestClient, grid_id: int) -> dict[str, str]:
+    """An address with a person, a unit and a photo in the common grid, made by the chief."""
+    from fengqiao.accounts import service as accounts
+    from fengqiao.auth import build_principal
+    from fengqiao.db import unit_of_work
+    from fengqiao.registry import addresses, attachments, people
+    from fengqiao.registry.models import AttachmentKind, EstablishmentKind, ResidentKind
+
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(photo, "JPEG")
+    with unit_of_work(client.app.state.sessionmaker) as session:  # type: ignore[attr-defined]
+        user = accounts.get_user_by_username(session, "chief")
+        assert user is not None
+        chief = build_principal(session, user)
+        point = session.get_one(PoliceGrid, grid_id).geometry.representative_point()
+        address = addresses.add_address(
+            session, chief, text="矩阵测试花园1栋", lon=point.x, lat=point.y
+        ).address
+        person = people.add_resident(
+            session, chief, name="矩阵", kind=ResidentKind.REGISTERED, address_id=address.id
+        )
+        unit = people.add_establishment(
+            session,
+            chief,
+            people.EstablishmentInput(
+                name="矩阵商店", kind=EstablishmentKind.SHOP, address_id=address.id
+            ),
+        )
+        file = attachments.add_attachment(
+            session,
+            chief,
+            object_type="address",
+            object_id=address.id,
+            kind=AttachmentKind.PHOTO,
+            raw=photo.getvalue(),
+        )
+        return {
+            ADDRESS: str(address.id),
+            RESIDENT: str(person.id),
+            UNIT: str(unit.id),
+            FILE: str(file.id),
+            CODE: address.code,
+        }
+
+
 class Logins:
     """One app over one demo copy for the whole matrix; each account logs in once
     (argon2 makes every login cost ~0.1 s), through POST /login and the token endpoint."""
@@ -125,8 +197,14 @@ class Logins:
     def __init__(self, client: TestClient) -> None:
         self.client = client
         self.grid_id = common_grid_id(client)
+        self.records = registry_records(client, self.grid_id)
         self._tokens: dict[str, str] = {}
         self._cookies: dict[str, str] = {}
+
+    def url(self, path: str) -> str:
+        for placeholder, value in {GRID: str(self.grid_id), **self.records}.items():
+            path = path.replace(placeholder, value)
+        return path
 
     def token(self, username: str) -> str:
         if username not in self._tokens:
@@ -154,12 +232,12 @@ def logins(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def test_matrix_has_one_column_per_role() -> None:
     """A new role must get its own column here before the matrix can pass."""
     assert {DEMO_ACCOUNTS[user][0] for user in ROLES} == set(Role)
-    assert all(len(row) == len(ROLES) for row in (*PAGES.values(), *API.values()))
+    assert all(len(row) == len(ROLES) for row in (*PAGES.values(), *API.values(), *OTHER.values()))
 
 
 @pytest.mark.parametrize(("path", "username", "expected"), _cells(PAGES))
 def test_page_access(logins: Logins, path: str, username: str, expected: int) -> None:
-    url = path.replace(GRID, str(logins.grid_id))
+    url = logins.url(path)
     response = logins.client.get(
         url, headers={**HTML, **logins.cookie(username)}, follow_redirects=False
     )
@@ -169,10 +247,23 @@ def test_page_access(logins: Logins, path: str, username: str, expected: int) ->
 
 @pytest.mark.parametrize(("path", "username", "expected"), _cells(API))
 def test_api_access(logins: Logins, path: str, username: str, expected: int) -> None:
-    url = path.replace(GRID, str(logins.grid_id))
+    url = logins.url(path)
     response = logins.client.get(url, headers=bearer(logins.token(username)))
     assert response.status_code == expected, f"{username} GET {url}: {response.text[:300]}"
     assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(("path", "username", "expected"), _cells(OTHER))
+def test_redirect_and_file_access(logins: Logins, path: str, username: str, expected: int) -> None:
+    url = logins.url(path)
+    response = logins.client.get(
+        url, headers={**HTML, **logins.cookie(username)}, follow_redirects=False
+    )
+    assert response.status_code == expected, f"{username} GET {url}: {response.text[:300]}"
+    if expected == SEE:
+        assert response.headers["location"] == f"/registry/addresses/{logins.records[ADDRESS]}"
+    elif expected == OK:
+        assert response.headers["content-type"] == "image/jpeg"
 
 
 # --- without logging in ----------------------------------------------------------------
@@ -180,7 +271,7 @@ def test_api_access(logins: Logins, path: str, username: str, expected: int) -> 
 
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_without_login_redirects_to_login(logins: Logins, path: str) -> None:
-    url = path.replace(GRID, str(logins.grid_id))
+    url = logins.url(path)
     response = logins.client.get(url, headers=HTML, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"/login?next={url}"
@@ -188,7 +279,7 @@ def test_page_without_login_redirects_to_login(logins: Logins, path: str) -> Non
 
 @pytest.mark.parametrize("path", list(API))
 def test_api_without_login_is_401(logins: Logins, path: str) -> None:
-    response = logins.client.get(path.replace(GRID, str(logins.grid_id)))
+    response = logins.client.get(logins.url(path))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 

@@ -44,6 +44,8 @@ def run(*args: str, db: Path | None = None, **env: str) -> subprocess.CompletedP
         ["grids", "publish"],
         ["grids", "coverage"],
         ["grids", "locate"],
+        ["tasks"],
+        ["tasks", "generate"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

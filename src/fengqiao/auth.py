@@ -123,7 +123,8 @@ class Principal:
         return Actor(user_id=self.user_id, username=self.username, role=self.role.value, ip=self.ip)
 
     def can(self, permission: Permission) -> bool:
-        return self.role in POLICY[permission]
+        # The command line and jobs act as the system itself (audited under their name).
+        return self.user_id == SYSTEM_USER_ID or self.role in POLICY[permission]
 
     def sees_station(self, station_id: int) -> bool:
         return self.station_ids is None or station_id in self.station_ids

@@ -23,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 from fengqiao.cli_grids import grids_app  # noqa: E402
+from fengqiao.cli_tasks import tasks_app  # noqa: E402
 
 db_app = typer.Typer(help="Database schema migrations. 数据库迁移。", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts. 用户账号。", no_args_is_help=True)
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(grids_app, name="grids")
+app.add_typer(tasks_app, name="tasks")
 
 
 def _settings() -> Settings:

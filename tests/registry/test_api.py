@@ -125,9 +125,7 @@ def test_search_by_name_initials_phone_tail_and_id_number(client: TestClient) ->
     officer = as_user(client, "officer")
     address = add_address(client, officer)["address"]
     number = id_number()
-    person = add_resident(
-        client, officer, address["id"], id_number=number, phone="139-0731-4826"
-    )
+    person = add_resident(client, officer, address["id"], id_number=number, phone="139-0731-4826")
     before = len(audit_rows(client, AuditAction.SEARCH, "registry"))
 
     def hits(q: str) -> dict[str, Any]:
@@ -244,7 +242,9 @@ def test_the_same_address_twice_creates_nothing_the_second_time(client: TestClie
     assert first.status_code == 201
     assert len(first.json()["created"]) == 4  # compound, building, unit, room
     rows = count(client, Address)
-    again = client.post(f"{API}/addresses", json={"text": "枫桥试验花园 5 栋 1 单元 101 室"}, headers=officer)
+    again = client.post(
+        f"{API}/addresses", json={"text": "枫桥试验花园 5 栋 1 单元 101 室"}, headers=officer
+    )
     assert again.status_code == 200, again.text
     assert again.json()["created"] == []
     assert again.json()["address"]["id"] == first.json()["address"]["id"]
@@ -274,7 +274,9 @@ def test_position_places_the_address_in_a_grid(client: TestClient) -> None:
     other = other_grid(client)
     lon2, lat2 = grid_point(client, other)
     moved = client.patch(
-        f"{API}/addresses/{address['id']}/position", json={"lon": lon2, "lat": lat2}, headers=officer
+        f"{API}/addresses/{address['id']}/position",
+        json={"lon": lon2, "lat": lat2},
+        headers=officer,
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["grid_id"] == other
@@ -384,7 +386,12 @@ def test_photo_upload_is_resized_and_a_retry_is_stored_once(client: TestClient) 
     card = client.get(f"{API}/addresses/{address['id']}", headers=officer).json()
     assert [a["id"] for a in card["attachments"]] == [body["id"]]
     assert "data" not in card["attachments"][0]
-    assert client.get(f"/api/v1/attachments/{body['id']}", headers=as_user(client, "admin")).status_code == 403
+    assert (
+        client.get(
+            f"/api/v1/attachments/{body['id']}", headers=as_user(client, "admin")
+        ).status_code
+        == 403
+    )
 
 
 def test_a_text_file_is_not_a_photo(client: TestClient) -> None:
@@ -406,14 +413,19 @@ def test_a_text_file_is_not_a_photo(client: TestClient) -> None:
 
 def test_grid_scoped_roles_read_only_their_grid(client: TestClient) -> None:
     chief = as_user(client, "chief")
-    mine = add_address(client, chief, "青石板巷7号", lon=grid_point(client, 1)[0], lat=grid_point(client, 1)[1])
+    mine = add_address(
+        client, chief, "青石板巷7号", lon=grid_point(client, 1)[0], lat=grid_point(client, 1)[1]
+    )
     lon, lat = grid_point(client, other_grid(client))
     theirs = add_address(client, chief, "白沙巷9号", lon=lon, lat=lat)
     person = add_resident(client, chief, theirs["address"]["id"], name="白若雪")
     unplaced = add_address(client, chief)["address"]
     for username in ("auxiliary", "gridworker"):
         headers = as_user(client, username)
-        assert client.get(f"{API}/addresses/{mine['address']['id']}", headers=headers).status_code == 200
+        assert (
+            client.get(f"{API}/addresses/{mine['address']['id']}", headers=headers).status_code
+            == 200
+        )
         for url in (
             f"{API}/addresses/{theirs['address']['id']}",
             f"{API}/addresses/by-code/{theirs['address']['code']}",
@@ -424,7 +436,12 @@ def test_grid_scoped_roles_read_only_their_grid(client: TestClient) -> None:
             assert response.status_code == 403, f"{username} {url}"
         found = client.get(f"{API}/search", params={"q": "白若雪"}, headers=headers).json()
         assert found["residents"] == []
-    assert client.get(f"{API}/residents/{person['id']}", headers=as_user(client, "officer")).status_code == 200
+    assert (
+        client.get(
+            f"{API}/residents/{person['id']}", headers=as_user(client, "officer")
+        ).status_code
+        == 200
+    )
 
 
 def test_provenance_rows_carry_the_task(client: TestClient) -> None:
@@ -454,7 +471,11 @@ def test_duplicates_are_listed_masked_and_merged_by_the_chief(client: TestClient
     second = add_resident(client, chief, address["id"], name="欧阳明玥", id_number=number)
     flags = client.get(f"{API}/duplicates", headers=chief)
     assert flags.status_code == 200
-    ours = [f for f in flags.json() if {f["first"]["id"], f["second"]["id"]} == {first["id"], second["id"]}]
+    ours = [
+        f
+        for f in flags.json()
+        if {f["first"]["id"], f["second"]["id"]} == {first["id"], second["id"]}
+    ]
     assert len(ours) == 1 and ours[0]["reason"] == "same_id_number"
     assert number not in flags.text
     flag_id = ours[0]["id"]

@@ -7,15 +7,17 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.accounts.models import UserAccount
 from fengqiao.audit.service import SYSTEM
 from fengqiao.auth import Principal, build_principal
 from fengqiao.clock import at_local
+from fengqiao.db import utcnow
 from fengqiao.i18n import language
 from fengqiao.incidents import service as incidents
+from fengqiao.org import placement
 from fengqiao.org.models import GridAssignment, Person, PersonKind, PoliceGrid
 from fengqiao.registry.models import (
     Address,
@@ -81,6 +83,20 @@ def grid_count(session: Session) -> int:
         session.scalar(select(func.count()).select_from(PoliceGrid).where(PoliceGrid.active()))
         or 0
     )
+
+
+def keep_active(session: Session, grids: list[PoliceGrid]) -> int:
+    """Retire every other grid (fewer grids for the daily job to go through); returns the
+    number of active grids."""
+    keep = [g.id for g in grids]
+    session.execute(
+        update(PoliceGrid)
+        .where(PoliceGrid.id.not_in(keep), PoliceGrid.retired_at.is_(None))
+        .values(retired_at=utcnow())
+    )
+    session.expire_all()
+    placement.invalidate()
+    return grid_count(session)
 
 
 def point_in(grid: PoliceGrid, step: int = 0) -> tuple[float, float]:

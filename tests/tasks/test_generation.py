@@ -38,7 +38,7 @@ from tests.tasks.helpers import (
     add_incidents,
     add_place,
     days,
-    grid_count,
+    keep_active,
     morning,
     point_in,
     principal_of,
@@ -88,12 +88,12 @@ def test_two_schedulers_make_each_grid_and_day_once(
 ) -> None:
     postgres = county_engine.dialect.name == "postgresql"
     with unit_of_work(county) as session:
-        grids = team_grids(session, 3)
-        for grid in grids:
+        grids = team_grids(session, 6)
+        n = keep_active(session, grids)
+        for grid in grids[:3]:
             _seed(session, grid, MONDAY)
-        seeded = [g.id for g in grids]
+        seeded = [g.id for g in grids[:3]]
         follow_ups = list(session.scalars(select(FollowUp.id)))
-        n = grid_count(session)
     rules = Rules(visits_per_grid=3)
     original = generation.due_runs
     todo_sizes: dict[str, int] = {}
@@ -158,10 +158,12 @@ def test_two_schedulers_make_each_grid_and_day_once(
 
 def test_a_restart_catches_up_missed_days_once(county: sessionmaker[Session]) -> None:
     with unit_of_work(county) as session:
-        grid = team_grids(session, 1)[0]
+        grids = team_grids(session, 4)
+        n = keep_active(session, grids)
+        grid = grids[0]
         _seed(session, grid, MONDAY)
         missed = add_follow_up(session, grid, MONDAY + days(1), label="次日回访")
-        grid_id, n = grid.id, grid_count(session)
+        grid_id = grid.id
     rules = Rules(visits_per_grid=3, catch_up_days=3)
 
     first = run_due(county, now=morning(MONDAY), rules=rules)

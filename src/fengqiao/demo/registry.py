@@ -403,7 +403,7 @@ class _Builder:
                     twin.name = f"{person.name[0]} {person.name[1:]}"
                 if n == 2:
                     twin.id_number, twin.phone = person.id_number, None
-                    home = self.rnd.choice(homes)
+                    home = self.rnd.choice([h for h in homes if h.use is home.use])
                 self.duplicates.append((twin, home))
 
     # ------------------------------------------------------------------ places

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, select, type_coerce
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fengqiao.audit import service as audit
@@ -56,7 +57,10 @@ def _fragment(
 ) -> ColumnElement[bool]:
     like = column.contains(text, autoescape=True)
     if session.get_bind().dialect.name == "postgresql":
-        return and_(terms.contains(query_terms(text)), like)
+        # ``terms`` is Text with a PostgreSQL ARRAY variant, and a variant keeps the base
+        # type's operators: coerce it so that contains() is the GIN-indexed ``@>``, not LIKE.
+        array = type_coerce(terms, postgresql.ARRAY(Text()))
+        return and_(array.contains(query_terms(text)), like)
     return like
 
 

@@ -276,18 +276,18 @@ def complete(
     if task.status is TaskStatus.CANCELLED:
         raise Conflict(_("Task {id} was cancelled.").format(id=task.id))
     result = clean_result(task.kind, values, task.checklist)
-    if task.checked_in_at is None:
-        # Completing without a separate check-in: the completion's position is the check-in.
-        check_in(session, principal, task.id, lon=lon, lat=lat, accuracy_m=accuracy_m, at=at)
     from fengqiao.registry import attachments
     from fengqiao.registry.media import prepare_photo, prepare_voice
 
     files = uploads or []
-    for upload in files:  # check every file before storing any
+    for upload in files:  # check every file before writing anything (the check-in too)
         if upload.kind is AttachmentKind.PHOTO:
             prepare_photo(upload.raw, filename=upload.filename)
         else:
             prepare_voice(upload.raw, filename=upload.filename)
+    if task.checked_in_at is None:
+        # Completing without a separate check-in: the completion's position is the check-in.
+        check_in(session, principal, task.id, lon=lon, lat=lat, accuracy_m=accuracy_m, at=at)
     for upload in files:
         attachments.add_attachment(
             session,
