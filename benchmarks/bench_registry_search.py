@@ -860,7 +860,7 @@ def explain_slowest(
     ms, statement, params = max(seen, key=lambda x: x[0])
     first = " ".join(statement.split())
     lines = [f"     again {total:.1f} ms; slowest statement {ms:.1f} ms: {first[:150]}"]
-    if statement.lstrip().upper().startswith("SELECT"):
+    if statement.lstrip().upper().startswith("SELECT") and ms >= 5.0:
         with engine.connect() as conn:
             plan = (
                 conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
@@ -868,8 +868,9 @@ def explain_slowest(
                 .all()
             )
             conn.rollback()
-        for row in plan[:12]:
-            lines.append("       " + row[:140])
+        keep = [r for r in plan if "->" in r or "Cond" in r or "Filter" in r or "Execution" in r]
+        for row in [plan[0], *keep][:12]:
+            lines.append("       " + row.rstrip()[:130])
     return lines
 
 
@@ -999,6 +1000,7 @@ def run(engine: Engine, people: int, args: argparse.Namespace) -> int:
     by_kind: dict[str, list[float]] = defaultdict(list)
     hits_by_kind: dict[str, list[int]] = defaultdict(list)
     scoped: list[float] = []
+    scoped_hits: list[int] = []
     slowest: dict[str, tuple[float, Query]] = {}
     t0 = time.perf_counter()
     for q in queries:
@@ -1007,6 +1009,7 @@ def run(engine: Engine, people: int, args: argparse.Namespace) -> int:
         hits_by_kind[q.kind].append(hits)
         if q.grid is not None:
             scoped.append(ms)
+            scoped_hits.append(hits)
         if ms > slowest.get(q.kind, (-1.0, q))[0]:
             slowest[q.kind] = (ms, q)
     wall = time.perf_counter() - t0
@@ -1024,7 +1027,7 @@ def run(engine: Engine, people: int, args: argparse.Namespace) -> int:
         if by_kind[kind]:
             print(summary_line(kind, by_kind[kind], hits_by_kind[kind]))
     if scoped:
-        print(summary_line("(grid-scoped)", scoped, [0]))
+        print(summary_line("(grid-scoped)", scoped, scoped_hits))
     print(summary_line("all", all_ms, all_hits))
     print(f"   throughput: {len(queries) / wall:,.1f} searches/s ({wall:.1f} s)", flush=True)
 

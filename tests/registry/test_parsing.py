@@ -184,6 +184,51 @@ ADDRESSES: list[tuple[str, str, str]] = [
     ("幸福路12号旁边小卖部", "road=幸福路 number=12号", "旁边小卖部"),
     ("幸福路12号101", "road=幸福路 number=12号", "101"),
     ("3栋2单元301", "building=3栋 unit=2单元 room=301室", ""),
+    # compound names holding 苑/园/庭/居/府/城/湾 before the final suffix
+    (
+        "翠苑花园3栋2单元301室",
+        "road=翠苑花园 building=3栋 unit=2单元 room=301室",
+        "",
+    ),
+    ("桂园小区3栋", "road=桂园小区 building=3栋", ""),
+    ("锦园新村2栋", "road=锦园新村 building=2栋", ""),
+    ("万科城市花园5栋", "road=万科城市花园 building=5栋", ""),
+    ("碧桂园8栋", "road=碧桂园 building=8栋", ""),
+    ("江南苑3栋", "road=江南苑 building=3栋", ""),
+    ("丽景湾2栋", "road=丽景湾 building=2栋", ""),
+    ("御景庭5栋", "road=御景庭 building=5栋", ""),
+    ("翠湖居2栋", "road=翠湖居 building=2栋", ""),
+    ("龙湖府1栋", "road=龙湖府 building=1栋", ""),
+    ("万科城3栋", "road=万科城 building=3栋", ""),
+    ("幸福路翠苑花园3栋", "road=幸福路翠苑花园 building=3栋", ""),
+    ("锦绣花园一期3栋", "road=锦绣花园一期 building=3栋", ""),
+    # communities, villages and streets whose names hold 园/苑
+    (
+        "清溪县城关镇杉园村3组5号",
+        "district=清溪县 street=城关镇 community=杉园村 road=3组 number=5号",
+        "",
+    ),
+    (
+        "城南街道桂园社区怡景花园1栋1单元101室",
+        "street=城南街道 community=桂园社区 road=怡景花园 building=1栋 unit=1单元 room=101室",
+        "",
+    ),
+    (
+        "桂园街道桂园社区怡景花园1栋",
+        "street=桂园街道 community=桂园社区 road=怡景花园 building=1栋",
+        "",
+    ),
+    ("花园镇花园村3组", "street=花园镇 community=花园村 road=3组", ""),
+    # "XX新村" is a compound; 新村村, a 新村 with a committee or a group is a village
+    ("工人新村5栋", "road=工人新村 building=5栋", ""),
+    ("北门社区工人新村5栋", "community=北门社区 road=工人新村 building=5栋", ""),
+    ("新村村3组", "community=新村村 road=3组", ""),
+    ("新村村村委会2组", "community=新村村 road=2组", ""),
+    ("张家新村村委会", "community=张家新村", ""),
+    ("张家新村村委会3组8号", "community=张家新村 road=3组 number=8号", ""),
+    ("张家新村3组", "community=张家新村 road=3组", ""),
+    ("新村社区3栋", "community=新村社区 building=3栋", ""),
+    ("新村路5号", "road=新村路 number=5号", ""),
 ]
 
 
@@ -230,6 +275,26 @@ def test_standard_and_finest_level() -> None:
     assert ParsedAddress().finest_level() is None
     assert ParsedAddress().standard() == ""
     assert ParsedAddress(road="幸福路", rest="门口").elements() == [("road", "幸福路")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "清溪县城南街道北门社区怡景花园1栋1单元101室",
+        "清溪县马田乡樟溪垄村11组7号",
+        "清溪县城关镇东风社区长安街12号",
+        "清溪县城关镇杉园村3组5号",
+        "清溪县城南街道桂园社区翠苑花园3栋2单元301室",
+        "清溪县城关镇工人新村5栋2单元302室",
+        "清溪县城关镇新村村3组5号",
+        "清溪县城南街道北门社区碧桂园8栋1单元1201室",
+        "清溪县城南街道北门社区万科城市花园5栋3层301室",
+    ],
+)
+def test_standard_addresses_round_trip(text: str) -> None:
+    parsed = parse_address(text)
+    assert parsed.standard() == text
+    assert parsed.rest == ""
 
 
 @pytest.mark.parametrize(

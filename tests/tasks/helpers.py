@@ -80,8 +80,7 @@ def team_grids(session: Session, count: int, *, station_id: int | None = None) -
 
 def grid_count(session: Session) -> int:
     return int(
-        session.scalar(select(func.count()).select_from(PoliceGrid).where(PoliceGrid.active()))
-        or 0
+        session.scalar(select(func.count()).select_from(PoliceGrid).where(PoliceGrid.active())) or 0
     )
 
 

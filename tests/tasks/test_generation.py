@@ -196,9 +196,7 @@ def test_a_restart_catches_up_missed_days_once(county: sessionmaker[Session]) ->
         assert session.scalar(select(func.count()).select_from(Task)) == 8 + 1 + 3
         assert (
             session.scalar(
-                select(func.count())
-                .select_from(Task)
-                .where(Task.day == MONDAY + days(1))
+                select(func.count()).select_from(Task).where(Task.day == MONDAY + days(1))
             )
             == 0
         )
@@ -211,7 +209,13 @@ def test_a_restart_catches_up_missed_days_once(county: sessionmaker[Session]) ->
     assert last.runs == 2 * n and last.failed == []
     with county() as session:
         runs = {(r.grid_id, r.day): r for r in session.scalars(select(TaskRun))}
-        assert {d for _g, d in runs} == {MONDAY, MONDAY + days(1), wednesday, saturday - days(1), saturday}
+        assert {d for _g, d in runs} == {
+            MONDAY,
+            MONDAY + days(1),
+            wednesday,
+            saturday - days(1),
+            saturday,
+        }
         assert runs[(grid_id, saturday - days(1))].caught_up
         assert runs[(grid_id, saturday - days(1))].counts == {}
         # Saturday: no school, no household left without an open visit; the hotspot stays.
@@ -238,7 +242,7 @@ def test_a_follow_up_falls_due_as_a_task_and_its_completion_closes_it(
         assert task.source is TaskSource.FOLLOW_UP and task.day == MONDAY
         assert task.target_label == "张某某家" and "张某某家" in task.title
         assert task.due_by == at_local(MONDAY, 18)
-        assert task.assignee_id in sum(team(session, grid_id).values(), [])
+        assert task.assignee_id in {p for ids in team(session, grid_id).values() for p in ids}
         assert session.get_one(FollowUp, due.id).status is FollowUpStatus.SCHEDULED
         assert session.get_one(FollowUp, later.id).status is FollowUpStatus.PENDING
         tasks.complete(
@@ -313,7 +317,10 @@ def test_school_gate_duty_on_school_days_only(county: sessionmaker[Session]) -> 
         assert {t.target_id for t in made} == {school.id, kindergarten.id}
         for task in made:
             assert task.kind is TaskKind.SCHOOL_GATE
-            assert (task.due_from, task.due_by) == (at_local(MONDAY, 7, 20), at_local(MONDAY, 8, 20))
+            assert (task.due_from, task.due_by) == (
+                at_local(MONDAY, 7, 20),
+                at_local(MONDAY, 8, 20),
+            )
             assert task.assignee_id in gate_keepers
     saturday = MONDAY + days(5)
     run = _run_one(county, grid_id, saturday, Rules(visits_per_grid=0), now_day=saturday)
@@ -335,13 +342,18 @@ def test_a_hotspot_of_recent_incidents_gets_a_patrol(county: sessionmaker[Sessio
             ],
             address="夜市路口",
         )
-        add_incidents(session, spot, [at_local(MONDAY - days(40), 20), at_local(MONDAY - days(45), 20)])
+        add_incidents(
+            session, spot, [at_local(MONDAY - days(40), 20), at_local(MONDAY - days(45), 20)]
+        )
         # The other grid: two incidents 40 days ago and only one recent one.
         add_incidents(session, point_in(cold), [at_local(MONDAY - days(40), 9)] * 2)
         add_incidents(session, point_in(cold), [at_local(MONDAY - days(2), 9)])
-        assert session.scalar(
-            select(func.count()).select_from(Incident).where(Incident.grid_id == hot.id)
-        ) == 5
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Incident).where(Incident.grid_id == hot.id)
+            )
+            == 5
+        )
         ids = hot.id, cold.id
     for grid_id in ids:
         _run_one(county, grid_id, MONDAY, Rules(visits_per_grid=0), now_day=MONDAY)
@@ -369,13 +381,19 @@ def test_household_visits_rented_and_never_visited_first_within_the_quota(
         rented_recent = add_address(session, grid, "103室", use=HouseUse.RENTED, visited=ago(10))
         rented_long = add_address(session, grid, "104室", use=HouseUse.RENTED, visited=ago(100))
         add_address(session, grid, "105室", use=HouseUse.EMPTY)
-        owner_recent = add_address(session, grid, "106室", use=HouseUse.OWNER_OCCUPIED, visited=ago(5))
+        owner_recent = add_address(
+            session, grid, "106室", use=HouseUse.OWNER_OCCUPIED, visited=ago(5)
+        )
         open_task = add_address(session, grid, "107室")
-        owner_long = add_address(session, grid, "108室", use=HouseUse.OWNER_OCCUPIED, visited=ago(200))
+        owner_long = add_address(
+            session, grid, "108室", use=HouseUse.OWNER_OCCUPIED, visited=ago(200)
+        )
         manage.create_task(
             session,
             chief,
-            manage.NewTask(kind=TaskKind.HOUSEHOLD_VISIT, title="走访107室", address_id=open_task.id),
+            manage.NewTask(
+                kind=TaskKind.HOUSEHOLD_VISIT, title="走访107室", address_id=open_task.id
+            ),
         )
         grid_id = grid.id
     run = _run_one(county, grid_id, MONDAY, Rules(visits_per_grid=4), now_day=MONDAY)
@@ -393,7 +411,9 @@ def test_household_visits_rented_and_never_visited_first_within_the_quota(
         assert all(t.target_type == "address" and t.kind is TaskKind.HOUSEHOLD_VISIT for t in made)
     # Tomorrow: those four are still open, the empty house and the one with an open task
     # are left out; only two households remain, longest unvisited first.
-    run = _run_one(county, grid_id, MONDAY + days(1), Rules(visits_per_grid=4), now_day=MONDAY + days(1))
+    run = _run_one(
+        county, grid_id, MONDAY + days(1), Rules(visits_per_grid=4), now_day=MONDAY + days(1)
+    )
     assert run is not None and run.counts == {"visit": 2}
     with county() as session:
         made = tasks_of(session, grid_id=grid_id, source=TaskSource.VISIT, day=MONDAY + days(1))
@@ -420,7 +440,7 @@ def test_a_day_of_visits_is_balanced_across_the_grid_team(
         chief = principal_of(session, "chief")
         grid = team_grids(session, 1, station_id=1)[0]
         members = team(session, grid.id)
-        people = sum(members.values(), [])
+        people = [p for ids in members.values() for p in ids]
         if officer_busy:  # the chief already gave the officer an hour's patrol that day
             manage.create_task(
                 session,
@@ -453,15 +473,21 @@ def test_police_work_never_goes_to_grid_workers_or_volunteers(
         grid, bare = team_grids(session, 2)
         volunteer = session.scalars(
             select(Person)
-            .where(Person.kind == PersonKind.VOLUNTEER, Person.station_id == grid.district.station_id)
+            .where(
+                Person.kind == PersonKind.VOLUNTEER, Person.station_id == grid.district.station_id
+            )
             .order_by(Person.id)
         ).first()
         assert volunteer is not None
         for g in (grid, bare):
-            session.add(GridAssignment(grid_id=g.id, person_id=volunteer.id, role=PersonKind.VOLUNTEER))
+            session.add(
+                GridAssignment(grid_id=g.id, person_id=volunteer.id, role=PersonKind.VOLUNTEER)
+            )
             for n in range(3):
                 add_place(session, g, f"金融网点{g.id}-{n}", kind=EstablishmentKind.FINANCIAL)
-                add_follow_up(session, g, MONDAY, kind=TaskKind.FRAUD_DISSUASION, label=f"受害人{n}")
+                add_follow_up(
+                    session, g, MONDAY, kind=TaskKind.FRAUD_DISSUASION, label=f"受害人{n}"
+                )
         # The second grid has lost its police: nobody of its team may take that work.
         session.execute(
             delete(GridAssignment).where(

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.clock import at_local, local_day
-from fengqiao.db import unit_of_work, utcnow
+from fengqiao.db import unit_of_work
 from fengqiao.errors import Conflict, Forbidden, InvalidInput
 from fengqiao.org.models import Person, PersonKind, PoliceGrid
 from fengqiao.registry.models import Address, Attachment, AttachmentKind, EstablishmentKind

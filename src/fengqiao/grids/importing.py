@@ -108,7 +108,7 @@ def _districts_for(
                     row.where,
                     "geometry",
                     _(
-                        "crosses the boundary of police district {code} ({pct:.0f}% outside); "
+                        "crosses the boundary of police district {code} (outside: {pct:.0f}%); "
                         "split the unit along the boundary."
                     ).format(code=district.code, pct=100 * outside / row.geometry.area),
                 )

@@ -4,6 +4,8 @@ Flags wait for a person to merge or dismiss them; nothing is merged automaticall
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,9 +27,30 @@ from fengqiao.registry.models import (
     RecordStatus,
     Resident,
 )
-from fengqiao.registry.parsing import normalise_text
+from fengqiao.registry.parsing import AddressParseError, normalise_text, parse_address
 
 NAME_SIMILARITY = 85.0  # rapidfuzz ratio, 0–100
+# Words that say what kind of place a compound is, not which one: 幸福小区 = 幸福花园小区.
+_GENERIC = re.compile(r"(花园|小区|家园|公寓|新村|苑|社区|村委会)+$")
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two names are (0–100), after normalising spaces, widths and numerals
+    (三栋 = 3栋) and ignoring generic words of compound names."""
+    x, y = _canonical(a), _canonical(b)
+    score = fuzz.ratio(x, y)
+    cx, cy = _GENERIC.sub("", x), _GENERIC.sub("", y)
+    if cx and cy and len(cx) >= 2 and cx == cy:
+        score = max(score, 95.0)
+    return float(score)
+
+
+def _canonical(text: str) -> str:
+    plain = normalise_text(text)
+    try:
+        return parse_address(plain).standard() or plain
+    except AddressParseError:
+        return plain
 
 
 def _flag(
@@ -81,7 +104,7 @@ def flag_resident(session: Session, person: Resident) -> int:
         if person.id_number and other.id_number == person.id_number:
             score, reason = 100.0, "same_id_number"
         else:
-            score = fuzz.ratio(person.name, other.name)
+            score = fuzz.ratio(normalise_text(person.name), normalise_text(other.name))
             if score < NAME_SIMILARITY:
                 continue
             reason = (
@@ -115,10 +138,9 @@ def flag_address(session: Session, address: Address) -> int:
         )
         .limit(2000)
     )
-    mine = normalise_text(address.name)
     found = 0
     for other in siblings:
-        score = fuzz.ratio(mine, normalise_text(other.name))
+        score = similarity(address.name, other.name)
         if score >= NAME_SIMILARITY:
             _flag(
                 session,

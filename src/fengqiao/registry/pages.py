@@ -1,16 +1,12 @@
-"""HTML pages of the registry, made for officers' phones: 搜一搜 (search), 扫一扫 (a
-doorplate's QR code opens its address card), the address card with 拍一拍 / 说一说, person
-and unit cards, printable doorplate sheets and the duplicates list.
-
-Every form accepts ``?task=ID`` on the page it is shown on and sends it back as
-``task_id``, so that changes made during a task record it (工作即采集).
-"""
+"""HTML pages of the registry for officers' phones: 搜一搜, 扫一扫 (a doorplate's QR opens
+its address card), the address card with 拍一拍 / 说一说, person and unit cards, doorplate
+sheets and duplicates. Forms carry the page's ``?task=ID`` back as ``task_id``, so that
+changes made during a task record it (工作即采集)."""
 
 from __future__ import annotations
 
-import enum
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -20,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.errors import DomainError, InvalidInput
-from fengqiao.i18n import N_, _, gettext
+from fengqiao.i18n import _
 from fengqiao.registry import addresses, attachments, duplicates, people, search
 from fengqiao.registry import routes as views
 from fengqiao.registry import service as registry
@@ -31,6 +27,7 @@ from fengqiao.registry.models import (
     RecordStatus,
     ResidentKind,
 )
+from fengqiao.registry.schemas import form_choice, form_float, form_int, registry_label
 from fengqiao.web import DbSession, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -38,91 +35,6 @@ Reader = Annotated[Principal, requires(Permission.VIEW_REGISTRY)]
 Editor = Annotated[Principal, requires(Permission.EDIT_REGISTRY)]
 Revealer = Annotated[Principal, requires(Permission.REVEAL_PERSONAL)]
 Merger = Annotated[Principal, requires(Permission.MERGE_RECORDS)]
-E = TypeVar("E", bound=enum.Enum)
-
-LABELS: dict[str, str] = {
-    # people
-    "registered": N_("Registered resident"),
-    "floating": N_("Floating population"),
-    "tenant": N_("Tenant"),
-    "active": N_("Active"),
-    "moved_out": N_("Moved out"),
-    "merged": N_("Merged"),
-    # houses
-    "owner_occupied": N_("Owner-occupied"),
-    "rented": N_("Rented out"),
-    "empty": N_("Empty"),
-    # address levels
-    "district": N_("District"),
-    "street": N_("Street or town"),
-    "community": N_("Community or village"),
-    "road": N_("Road or compound"),
-    "number": N_("Door number"),
-    "building": N_("Building"),
-    "unit": N_("Stairway unit"),
-    "room": N_("Room"),
-    # units
-    "school": N_("School"),
-    "kindergarten": N_("Kindergarten"),
-    "hotel": N_("Hotel"),
-    "internet_cafe": N_("Internet café"),
-    "construction_site": N_("Construction site"),
-    "hospital": N_("Hospital"),
-    "financial": N_("Financial institution"),
-    "entertainment": N_("Entertainment venue"),
-    "hazardous_goods": N_("Hazardous goods"),
-    "shop": N_("Shop"),
-    "restaurant": N_("Restaurant"),
-    "factory": N_("Factory"),
-    "office": N_("Office"),
-    "other": N_("Other"),
-    # provenance and duplicates
-    "create": N_("Created"),
-    "update": N_("Changed"),
-    "merge": N_("Merged"),
-    "attach": N_("File added"),
-    "same_id_number": N_("Same ID number"),
-    "same_phone": N_("Similar name, same phone"),
-    "same_address": N_("Similar name, same address"),
-    "similar_name": N_("Similar name"),
-    "photo": N_("Photo"),
-    "voice": N_("Voice note"),
-}
-
-
-def registry_label(value: Any) -> str:
-    key = value.value if hasattr(value, "value") else str(value)
-    return gettext(LABELS.get(key, key))
-
-
-# --- form parsing ----------------------------------------------------------------------
-
-
-def _int(value: str, what: str) -> int | None:
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidInput(_("{what} must be a whole number.").format(what=what)) from None
-
-
-def _float(value: str, what: str) -> float | None:
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidInput(_("{what} must be a number.").format(what=what)) from None
-
-
-def _choice(cls: type[E], value: str) -> E:
-    try:
-        return cls(value)
-    except ValueError:
-        raise InvalidInput(_("“{value}” is not one of the choices.").format(value=value)) from None
 
 
 def _with_task(path: str, task: int | None) -> str:
@@ -191,13 +103,13 @@ def add_address(
 ) -> Response:
     values = {"text": text, "lon": lon, "lat": lat, "task_id": task_id}
     try:
-        task = _int(task_id, _("Task"))
+        task = form_int(task_id, _("Task"))
         result = addresses.add_address(
             session,
             principal,
             text=text,
-            lon=_float(lon, _("Longitude")),
-            lat=_float(lat, _("Latitude")),
+            lon=form_float(lon, _("Longitude")),
+            lat=form_float(lat, _("Latitude")),
             task_id=task,
         )
     except DomainError as exc:
@@ -286,7 +198,7 @@ def _card_change(
     input kept."""
     task: int | None = None
     try:
-        task = _int(values.get("task_id", ""), _("Task"))
+        task = form_int(values.get("task_id", ""), _("Task"))
         change(task)
     except DomainError as exc:
         session.rollback()
@@ -336,7 +248,7 @@ def add_resident(
             session,
             principal,
             name=name,
-            kind=_choice(ResidentKind, kind),
+            kind=form_choice(ResidentKind, kind),
             address_id=address_id,
             id_number=id_number,
             phone=phone,
@@ -367,7 +279,7 @@ def set_house(
             session,
             principal,
             address_id=address_id,
-            use=_choice(HouseUse, use),
+            use=form_choice(HouseUse, use),
             note=note,
             task_id=task,
         ),
@@ -405,7 +317,7 @@ def add_unit(
             principal,
             people.EstablishmentInput(
                 name=name,
-                kind=_choice(EstablishmentKind, kind),
+                kind=form_choice(EstablishmentKind, kind),
                 address_id=address_id,
                 contact_name=contact_name,
                 contact_phone=contact_phone,
@@ -440,7 +352,7 @@ def add_attachment(
             principal,
             object_type="address",
             object_id=address_id,
-            kind=_choice(AttachmentKind, kind),
+            kind=form_choice(AttachmentKind, kind),
             raw=file.file.read(),
             filename=file.filename or "",
             caption=caption,
@@ -461,7 +373,7 @@ def set_position(
     task_id: Annotated[str, Form()] = "",
 ) -> Response:
     def change(task: int | None) -> None:
-        x, y = _float(lon, _("Longitude")), _float(lat, _("Latitude"))
+        x, y = form_float(lon, _("Longitude")), form_float(lat, _("Latitude"))
         if x is None or y is None:
             raise InvalidInput(_("No position yet: allow the browser to use your location."))
         addresses.set_position(session, principal, address_id, lon=x, lat=y, task_id=task)
@@ -590,12 +502,12 @@ def edit_person(
     values = {"kind": kind, "phone": phone, "moved_out": moved_out, "task_id": task_id}
     task: int | None = None
     try:
-        task = _int(task_id, _("Task"))
+        task = form_int(task_id, _("Task"))
         changes: dict[str, Any] = {
             "status": (RecordStatus.MOVED_OUT if moved_out else RecordStatus.ACTIVE).value
         }
         if kind:
-            changes["kind"] = _choice(ResidentKind, kind).value
+            changes["kind"] = form_choice(ResidentKind, kind).value
         if phone.strip():
             changes["phone"] = phone
         people.update_resident(session, principal, resident_id, values=changes, task_id=task)
@@ -666,7 +578,7 @@ def merge(
     keep_id: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        keep = _int(keep_id, _("Record to keep"))
+        keep = form_int(keep_id, _("Record to keep"))
         if keep is None:
             raise InvalidInput(_("Choose the record to keep."))
         duplicates.merge(session, principal, flag_id, keep_id=keep)

@@ -14,6 +14,8 @@ can never reach across digits. Decisions worth knowing:
 * A compound written right after a road (no door number between) joins the road
   ("幸福路锦绣花园"); a compound after a door number is an alias and goes to ``rest``.
 * A lane after a road stays part of the road ("长乐路100弄").
+* The longest compound wins and its name may hold suffix characters ("翠苑花园",
+  "碧桂园", "万科城市花园"); "XX新村" is a compound, "新村村"/"张家新村村委会" villages.
 """
 
 from __future__ import annotations
@@ -260,15 +262,24 @@ _DISTRICT = re.compile(
 )
 _COUNTY_CITY = re.compile(rf"{_name(_ADMIN_STOP, 0, 9)}市(?!场|民|政|委|花园|广场|中心)")
 _STREET = re.compile(
-    rf"(?P<name>{_name('省市区县旗镇乡路巷弄号栋幢座楼层室组苑园', 1, 7)}路?)"
+    rf"(?P<name>{_name('省市区县旗镇乡路巷弄号栋幢座楼层室组', 1, 7)}路?)"
     r"(?:(?P<office>街道)(?:办事处)?(?!口)|(?P<town>镇|乡)(?!村|下|镇))"
 )
+_GROUP_TEXT = rf"第?(?P<n>[0-9]+|{_CN_NUM}+)(?:村民小组|小组|组)"
+_GROUP = re.compile(_GROUP_TEXT)
+# 村 ends a village name unless it is the 村 of "XX新村" (a compound) — a committee or
+# a group after it still makes a village ("张家新村村委会", "张家新村3组") — or another
+# 村 follows that is not the committee's ("新村村3组" is the village 新村村).
+_VILLAGE = (
+    r"(?:(?<!新)村|村(?=村委会|村民委员会|委会|民委员会|"
+    + _GROUP_TEXT.replace("?P<n>", "")
+    + r"))(?!村(?!委会|民委员会))"
+)
 _COMMUNITY = re.compile(
-    rf"(?P<name>{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组苑园', 0, 9)})"
-    r"(?:(?P<sq>社区)(?:居民委员会|居委会)?|(?P<vil>村)(?:民委员会|委会)?)"
+    rf"(?P<name>{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组', 0, 9)})"
+    rf"(?:(?P<sq>社区)(?:居民委员会|居委会)?|(?P<vil>{_VILLAGE})(?:民委员会|委会)?)"
     r"(?![路街巷道口小花])(?:村民委员会|村委会|居民委员会|居委会)?"
 )
-_GROUP = re.compile(rf"第?(?P<n>[0-9]+|{_CN_NUM}+)(?:村民小组|小组|组)")
 _ROAD = re.compile(
     rf"{_name('省市区县旗镇乡号栋幢座室', 0, 11)}(?:大道|大街|胡同|路|街|巷|弄|(?<!街)道)"
 )
@@ -277,12 +288,15 @@ _ROAD_TAIL = re.compile(
 )
 _LANE = re.compile(rf"(?P<n>[0-9]+|{_CN_NUM}+)(?P<suf>弄|巷|支路)")
 _ALLEY = re.compile(rf"{_name('省市区县旗镇乡号栋幢座室', 0, 7)}(?:胡同|巷|弄|里)")
-_COMPOUND_SUFFIX = r"(?:(?:花园|家园|新村|公寓|山庄|公馆|大厦|广场|新城|苑|园)(?:小区)?|小区)"
-_PHASE = rf"(?:(?:[0-9]+|{_CN_NUM}+)期)?"
-_COMPOUND = re.compile(rf"{_name('省区县镇乡号栋幢座层室单组', 0, 11)}{_COMPOUND_SUFFIX}{_PHASE}")
-_COMPOUND_AFTER_ROAD = re.compile(
-    rf"(?:{_C}(?:(?![省区县镇乡号栋幢座层室单组]){_C}){{0,11}}?)?{_COMPOUND_SUFFIX}{_PHASE}"
+_COMPOUND_SUFFIX = (
+    r"(?:(?:花园|家园|新村|公寓|山庄|公馆|大厦|广场|新城|苑|园|庭|居|府|城|湾)(?:小区)?|小区)"
 )
+_PHASE = rf"(?:(?:[0-9]+|{_CN_NUM}+)期)?"
+# The name is greedy, so the longest compound wins: "翠苑花园" rather than "翠苑", and
+# a name may hold suffix characters itself ("碧桂园", "万科城市花园").
+_COMPOUND_NAME = rf"(?:(?![省区县镇乡号栋幢座层室单组]){_C}){{0,11}}"
+_COMPOUND = re.compile(rf"{_C}{_COMPOUND_NAME}{_COMPOUND_SUFFIX}{_PHASE}")
+_COMPOUND_AFTER_ROAD = re.compile(rf"(?:{_C}{_COMPOUND_NAME})?{_COMPOUND_SUFFIX}{_PHASE}")
 _NUM = rf"第?(?P<n>[0-9]+|{_CN_NUM}+)"
 _NUMBER = re.compile(rf"第?(?P<n>[0-9]+(?:-[0-9]+)?|{_CN_NUM}+)号++(?![楼房栋])院?")
 _TRIPLE = re.compile(r"(?P<b>[0-9]+)-(?P<u>[0-9]+)-(?P<r>[0-9]+)(?:室|号|号房)?(?![0-9])")

@@ -3,11 +3,14 @@ masked; only the reveal endpoint answers with them in full."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
+from fengqiao.errors import InvalidInput
+from fengqiao.i18n import N_, _, gettext
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
 from fengqiao.registry.models import (
     Address,
@@ -298,3 +301,92 @@ def flag_out(
         first=first,
         second=second,
     )
+
+
+# --- page labels and form fields (HTML pages) ------------------------------------------
+
+E = TypeVar("E", bound=enum.Enum)
+
+LABELS: dict[str, str] = {
+    # people
+    "registered": N_("Registered resident"),
+    "floating": N_("Floating population"),
+    "tenant": N_("Tenant"),
+    "active": N_("Active"),
+    "moved_out": N_("Moved out"),
+    "merged": N_("Merged"),
+    # houses
+    "owner_occupied": N_("Owner-occupied"),
+    "rented": N_("Rented out"),
+    "empty": N_("Empty"),
+    # address levels
+    "district": N_("District"),
+    "street": N_("Street or town"),
+    "community": N_("Community or village"),
+    "road": N_("Road or compound"),
+    "number": N_("Door number"),
+    "building": N_("Building"),
+    "unit": N_("Stairway unit"),
+    "room": N_("Room"),
+    # units
+    "school": N_("School"),
+    "kindergarten": N_("Kindergarten"),
+    "hotel": N_("Hotel"),
+    "internet_cafe": N_("Internet café"),
+    "construction_site": N_("Construction site"),
+    "hospital": N_("Hospital"),
+    "financial": N_("Financial institution"),
+    "entertainment": N_("Entertainment venue"),
+    "hazardous_goods": N_("Hazardous goods"),
+    "shop": N_("Shop"),
+    "restaurant": N_("Restaurant"),
+    "factory": N_("Factory"),
+    "office": N_("Office"),
+    "other": N_("Other"),
+    # provenance and duplicates
+    "create": N_("Created"),
+    "update": N_("Changed"),
+    "merge": N_("Merged"),
+    "attach": N_("File added"),
+    "same_id_number": N_("Same ID number"),
+    "same_phone": N_("Similar name, same phone"),
+    "same_address": N_("Similar name, same address"),
+    "similar_name": N_("Similar name"),
+    "photo": N_("Photo"),
+    "voice": N_("Voice note"),
+}
+
+
+def registry_label(value: Any) -> str:
+    key = value.value if hasattr(value, "value") else str(value)
+    return gettext(LABELS.get(key, key))
+
+
+# --- page labels and form fields ----------------------------------------------------------------------
+
+
+def form_int(value: str, what: str) -> int | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(_("{what} must be a whole number.").format(what=what)) from None
+
+
+def form_float(value: str, what: str) -> float | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(_("{what} must be a number.").format(what=what)) from None
+
+
+def form_choice(cls: type[E], value: str) -> E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise InvalidInput(_("“{value}” is not one of the choices.").format(value=value)) from None

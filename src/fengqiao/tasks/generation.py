@@ -41,6 +41,7 @@ from fengqiao.registry.models import (
     House,
     HouseUse,
     RecordStatus,
+    Resident,
 )
 from fengqiao.tasks.kinds import checklist_for
 from fengqiao.tasks.models import (
@@ -269,6 +270,13 @@ def _visits(session: Session, grids: list[int], day: date, count: int) -> Iterat
             Address.grid_id.in_(grids),
             Address.level.in_((AddressLevel.ROOM, AddressLevel.NUMBER)),
             Address.status == RecordStatus.ACTIVE,
+            # A household: a lived-in house, or people registered there (not a shop's door).
+            or_(
+                House.use.in_((HouseUse.OWNER_OCCUPIED, HouseUse.RENTED)),
+                exists().where(
+                    Resident.address_id == Address.id, Resident.status == RecordStatus.ACTIVE
+                ),
+            ),
             or_(House.id.is_(None), House.use != HouseUse.EMPTY),
             ~exists().where(
                 Task.target_type == "address",

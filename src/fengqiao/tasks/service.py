@@ -324,6 +324,32 @@ def complete(
     return task, True
 
 
+def _provenance(
+    session: Session,
+    principal: Principal,
+    task: Task,
+    object_type: str,
+    object_id: int,
+    field: str,
+    old: datetime | None,
+    new: datetime,
+) -> None:
+    """A registry field a task changed, recorded with the task (工作即采集)."""
+    from fengqiao.registry.models import RegistryChange
+
+    session.add(
+        RegistryChange(
+            object_type=object_type,
+            object_id=object_id,
+            action="update",
+            changes={field: [old.isoformat() if old else None, new.isoformat()]},
+            task_id=task.id,
+            person_id=principal.person_id,
+            user_id=principal.actor.user_id,
+        )
+    )
+
+
 def _after_completion(
     session: Session, principal: Principal, task: Task, done_at: datetime
 ) -> None:
@@ -332,10 +358,30 @@ def _after_completion(
     if task.kind is TaskKind.INSPECTION and task.target_type == "establishment" and task.target_id:
         place = session.get(Establishment, task.target_id)
         if place is not None:
+            _provenance(
+                session,
+                principal,
+                task,
+                "establishment",
+                place.id,
+                "last_inspected_at",
+                place.last_inspected_at,
+                done_at,
+            )
             place.last_inspected_at = done_at
     if task.target_type == "address" and task.target_id and task.kind is TaskKind.HOUSEHOLD_VISIT:
         address = session.get(Address, task.target_id)
         if address is not None:
+            _provenance(
+                session,
+                principal,
+                task,
+                "address",
+                address.id,
+                "last_visited_at",
+                address.last_visited_at,
+                done_at,
+            )
             address.last_visited_at = done_at
     if task.follow_up_id is not None:
         follow_up = session.get(FollowUp, task.follow_up_id)
