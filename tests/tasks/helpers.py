@@ -27,6 +27,8 @@ from fengqiao.registry.models import (
     House,
     HouseUse,
     RecordStatus,
+    Resident,
+    ResidentKind,
 )
 from fengqiao.tasks.generation import HOTSPOT_CELL_DEG
 from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind
@@ -112,7 +114,10 @@ def add_address(
     use: HouseUse | None = None,
     visited: datetime | None = None,
     level: AddressLevel = AddressLevel.ROOM,
+    residents: int | None = None,
 ) -> Address:
+    """An address; rooms and numbers without a house record get one registered
+    resident (a household) unless ``residents=0`` (a door without people, e.g. a shop)."""
     lon, lat = point_in(grid)
     address = Address(
         parent_id=None,
@@ -139,6 +144,21 @@ def add_address(
             )
         )
         session.flush()
+    if residents is None:
+        residents = 1 if use is None and level in (AddressLevel.ROOM, AddressLevel.NUMBER) else 0
+    for i in range(residents):
+        session.add(
+            Resident(
+                name=f"住户{i}",
+                initials="zh",
+                kind=ResidentKind.REGISTERED,
+                address_id=address.id,
+                station_id=address.station_id,
+                grid_id=grid.id,
+                status=RecordStatus.ACTIVE,
+            )
+        )
+    session.flush()
     return address
 
 

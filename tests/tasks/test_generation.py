@@ -385,6 +385,7 @@ def test_household_visits_rented_and_never_visited_first_within_the_quota(
             session, grid, "106室", use=HouseUse.OWNER_OCCUPIED, visited=ago(5)
         )
         open_task = add_address(session, grid, "107室")
+        add_address(session, grid, "109号", residents=0)  # a shop's door: nobody lives there
         owner_long = add_address(
             session, grid, "108室", use=HouseUse.OWNER_OCCUPIED, visited=ago(200)
         )
