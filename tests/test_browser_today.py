@@ -108,7 +108,6 @@ def test_today_check_in_complete_offline_sync(demo_settings: Settings) -> None:
     lon, lat, (first, second) = _prepare(demo_settings)
     with serving(demo_settings) as base, chromium() as browser:
         page = _login(browser, base, lon, lat)
-        page.on("console", lambda m: print("CONSOLE", m.text))
         page.goto(f"{base}/today")
         expect(page.locator("#today")).to_have_attribute("data-ready", "1")
         # The list and the map: both tasks, pins drawn, a phone-sized layout.
