@@ -101,7 +101,8 @@ class Address(Base):
     __tablename__ = "address"
     __table_args__ = (
         Index("ix_address_parent_name", "parent_id", "name"),
-        Index("ix_address_terms", "terms", postgresql_using="gin"),
+        # Fragment search inside a station: GIN over (station_id, terms) with btree_gin.
+        Index("ix_address_terms", "station_id", "terms", postgresql_using="gin"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("address.id"))
@@ -127,13 +128,17 @@ class Resident(Base):
 
     __tablename__ = "resident"
     __table_args__ = (
-        Index("ix_resident_terms", "terms", postgresql_using="gin"),
-        # Prefix search (a surname) by LIKE 'x%' on PostgreSQL whatever the collation.
-        Index("ix_resident_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_resident_terms", "station_id", "terms", postgresql_using="gin"),
+        # Prefix searches inside a station: a surname by LIKE 'x%' (pattern ops work
+        # whatever the collation) and pinyin initials by range.
+        Index(
+            "ix_resident_name", "station_id", "name", postgresql_ops={"name": "varchar_pattern_ops"}
+        ),
+        Index("ix_resident_initials", "station_id", "initials"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
-    initials: Mapped[str] = mapped_column(String(20), index=True)  # pinyin initials: 张伟 → zw
+    initials: Mapped[str] = mapped_column(String(20))  # pinyin initials: 张伟 → zw
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     phone_tail: Mapped[str | None] = mapped_column(String(4), index=True)
@@ -168,7 +173,9 @@ class Establishment(Base):
     every ``inspection_every_days``."""
 
     __tablename__ = "establishment"
-    __table_args__ = (Index("ix_establishment_terms", "terms", postgresql_using="gin"),)
+    __table_args__ = (
+        Index("ix_establishment_terms", "station_id", "terms", postgresql_using="gin"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     initials: Mapped[str] = mapped_column(String(40), index=True)

@@ -535,12 +535,9 @@ def search_terms(*texts: str) -> list[str]:
 
 def query_terms(query: str) -> list[str]:
     """Terms to look up for a query: its bigrams after normalisation (its one character
-    when it has one), plus each single-character ASCII run."""
+    when it has one). Every character of a longer query is inside one of its bigrams, so
+    single characters would only widen the index scan."""
     s = _term_text(query)
     if len(s) <= 1:
         return [s] if s else []
-    terms: dict[str, None] = {s[i : i + 2]: None for i in range(len(s) - 1)}
-    for m in _ASCII_RUN.finditer(s):
-        if len(m.group(0)) == 1:
-            terms.setdefault(m.group(0))
-    return list(terms)
+    return list(dict.fromkeys(s[i : i + 2] for i in range(len(s) - 1)))

@@ -17,6 +17,11 @@ self.addEventListener("activate", function (e) {
 self.addEventListener("fetch", function (e) {
   var req = e.request, url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname === "/login") {
+    // Logged out (or the session ended): the cached page of the last user goes with it.
+    e.waitUntil(caches["delete"](CACHE));
+    return;
+  }
   if (url.pathname.indexOf("/static/") === 0) {
     e.respondWith(caches.match(req).then(function (hit) {
       return hit || fetch(req).then(function (res) {
