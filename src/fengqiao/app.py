@@ -87,18 +87,17 @@ def create_app(settings: Settings) -> FastAPI:
             demo_task = asyncio.get_running_loop().create_task(
                 run_stream(app.state.sessionmaker, settings)
             )
-        task_job = None
+        task_job, stop_tasks = None, asyncio.Event()
         if settings.task_scheduler:
             from fengqiao.tasks.jobs import run_scheduler
 
             task_job = asyncio.get_running_loop().create_task(
-                run_scheduler(app.state.sessionmaker, settings)
+                run_scheduler(app.state.sessionmaker, settings, stop_tasks)
             )
         yield
         if task_job is not None:
-            task_job.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task_job
+            stop_tasks.set()
+            await task_job
         if demo_task is not None:
             demo_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

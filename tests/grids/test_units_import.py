@@ -239,7 +239,7 @@ def test_a_bad_unit_is_named_with_its_field_and_nothing_is_written(
     assert problem.field == field
     assert words in problem.message
     if case == "across":
-        assert "% outside" in problem.message and "split the unit" in problem.message
+        assert "outside:" in problem.message and "split the unit" in problem.message
 
 
 def test_duplicate_codes_name_both_rows(blank: Session, tmp_path: Path) -> None:

@@ -48,7 +48,12 @@ def county_files(tmp_path_factory: pytest.TempPathFactory) -> CountyFiles:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key="test-secret", demo_password=DEMO_PASSWORD)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        database_url=url,
+        secret_key="test-secret",
+        demo_password=DEMO_PASSWORD,
+        task_scheduler=False,
+    )
 
 
 def build_county(engine: Engine, files: CountyFiles) -> None:

@@ -422,8 +422,8 @@ def test_search_terms_examples() -> None:
 
 def test_query_terms_examples() -> None:
     assert query_terms("幸") == ["幸"]
-    assert query_terms("福路1") == ["福路", "路1", "1"]
-    assert query_terms("路a号") == ["路a", "a号", "a"]
+    assert query_terms("福路1") == ["福路", "路1"]
+    assert query_terms("路a号") == ["路a", "a号"]
     assert query_terms("ABC") == ["ab", "bc"]
     assert query_terms("12#") == ["12", "2号"]
     assert query_terms(" ，") == []

@@ -5,6 +5,7 @@ grid and day (see generation.py), so the scheduler only has to try often enough.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,13 +32,18 @@ def run_once(factory: sessionmaker[Session], settings: Settings) -> RunSummary |
     return run_due(factory, now=now, rules=rules_of(settings))
 
 
-async def run_scheduler(factory: sessionmaker[Session], settings: Settings) -> None:
-    """Check every ``task_check_seconds``; the work runs in a thread off the event loop."""
-    while True:
+async def run_scheduler(
+    factory: sessionmaker[Session], settings: Settings, stop: asyncio.Event
+) -> None:
+    """Check every ``task_check_seconds`` until ``stop`` is set; the work runs in a
+    thread off the event loop, and a round under way is finished before returning (so
+    that no connection is left behind when the app shuts its engine)."""
+    while not stop.is_set():
         try:
             summary = await asyncio.to_thread(run_once, factory, settings)
             if summary is not None and (summary.runs or summary.failed):
                 log.info("daily tasks: %s", summary)
         except Exception:  # keep the scheduler alive; the next round tries again
             log.exception("daily task job failed")
-        await asyncio.sleep(settings.task_check_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.task_check_seconds)
