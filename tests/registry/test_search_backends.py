@@ -119,3 +119,62 @@ def test_a_grid_scoped_role_finds_only_its_grid(county: sessionmaker[Session]) -
         assert {p.name for p in hits.residents} == {"张伟"}
         assert all(p.grid_id in own for p in hits.residents)
         assert search.search(session, aux, "502").addresses == []
+
+
+def test_numbers_are_recognised_whatever_their_separators() -> None:
+    assert search.classify("138-1234-5678") == ("phone", "13812345678")
+    assert search.classify("+86 138 1234 5678") == ("phone", "13812345678")
+    assert search.classify(f" {ID[:6]} {ID[6:14]} {ID[14:].lower()}") == ("id_number", ID)
+    assert search.classify("5678") == ("phone_tail", "5678")
+    assert search.classify("ZW") == ("initials", "zw")
+    # A name keeps its own characters for the LIKE check (the terms are normalised apart).
+    assert search.classify("阿卜杜·热合曼") == ("name", "阿卜杜·热合曼")
+
+
+def test_a_phone_typed_with_dashes_is_found_and_never_logged(county: sessionmaker[Session]) -> None:
+    with unit_of_work(county) as session:
+        chief, _home, _away = _seed(session)
+        assert [p.name for p in search.search(session, chief, "138-1234-5678").residents] == [
+            "张伟"
+        ]
+        detail = session.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "search")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert detail is not None and "5678" not in detail and "1381234" not in detail
+
+
+def test_a_grid_scoped_role_sees_only_its_grid_on_a_shared_road(
+    county: sessionmaker[Session],
+) -> None:
+    with unit_of_work(county) as session:
+        chief, home_id, _away = _seed(session)
+        aux = _principal(session, "auxiliary")
+        home = session.get_one(addresses.Address, home_id)
+        road = addresses.ancestors(session, home)[0]
+        assert road.name == "幸福路" and road.grid_id in (aux.grid_ids or ())
+        # A second house on the same road, in a grid the auxiliary does not serve.
+        other = session.scalars(
+            select(PoliceGrid).where(
+                PoliceGrid.active(),
+                PoliceGrid.id.not_in(aux.grid_ids or ()),
+                PoliceGrid.district.has(station_id=home.station_id),
+            )
+        ).first()
+        assert other is not None
+        far = addresses.add_address(
+            session,
+            chief,
+            text="幸福路30号1栋1单元101室",
+            lon=inside(other)[0],
+            lat=inside(other)[1],
+        ).address
+        assert addresses.ancestors(session, far)[0].id == road.id
+        people.add_resident(
+            session, chief, name="王五", kind=ResidentKind.REGISTERED, address_id=far.id
+        )
+        seen_by_chief = {p.name for p in people.residents_at(session, chief, road)}
+        seen_by_aux = {p.name for p in people.residents_at(session, aux, road)}
+        assert "王五" in seen_by_chief and "王五" not in seen_by_aux
+        assert seen_by_aux == {"张伟", "李小明"}

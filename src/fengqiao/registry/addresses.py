@@ -6,7 +6,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
@@ -107,6 +108,10 @@ def add_address(
             raise InvalidInput(_("The position is outside every police grid."))
         station_id = place.station_id
     station = registry.single_station(principal, station_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two phones entering the same address at once must not create it twice: address
+        # creation queues per station (SQLite's BEGIN IMMEDIATE already serialises).
+        session.execute(sql("SELECT pg_advisory_xact_lock(4242, :station)"), {"station": station})
     parent, rest = _anchor(session, station, elements)
     created: list[Address] = []
     node = parent
@@ -231,6 +236,17 @@ def doorplates(session: Session, principal: Principal, address_id: int) -> list[
     return [address, *descendants(session, address)]
 
 
+def follow_grid(session: Session, address_ids: list[int], grid_id: int | None) -> None:
+    """People, houses and units at these addresses belong to the address's grid: whoever
+    serves that grid sees them, and only they (grid-scoped roles)."""
+    from fengqiao.registry.models import Establishment, House, Resident
+
+    for table in (Resident, House, Establishment):
+        session.execute(
+            update(table).where(table.address_id.in_(address_ids)).values(grid_id=grid_id)
+        )
+
+
 def set_position(
     session: Session,
     principal: Principal,
@@ -250,6 +266,7 @@ def set_position(
     old = (address.lon, address.lat, address.grid_id)
     address.lon, address.lat, address.grid_id = lon, lat, place.grid_id
     address.updated_at = utcnow()
+    follow_grid(session, [address.id], place.grid_id)
     registry.record_change(
         session,
         principal,

@@ -4,6 +4,7 @@ record or a task. A phone's ``client_key`` makes a retried upload a no-op."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
@@ -91,8 +92,15 @@ def add_attachment(
     row.task_id = task_id if object_type != "task" else object_id
     row.station_id = station_id
     row.person_id, row.user_id = principal.person_id, principal.actor.user_id
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same upload arriving twice at once
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        twin = by_client_key(session, client_key) if client_key else None
+        if twin is None:
+            raise
+        return twin
     registry.record_change(
         session,
         principal,

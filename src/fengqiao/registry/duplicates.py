@@ -234,6 +234,9 @@ def merge(session: Session, principal: Principal, flag_id: int, *, keep_id: int)
                 update(House).where(House.address_id == gone_a.id).values(address_id=keep_a.id)
             )
         _rename_below(session, keep_a)
+        from fengqiao.registry.addresses import follow_grid
+
+        follow_grid(session, [keep_a.id], keep_a.grid_id)
         gone_a.status, gone_a.merged_into_id = RecordStatus.MERGED, keep_a.id
     session.execute(
         update(Attachment)

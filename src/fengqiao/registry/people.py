@@ -238,22 +238,36 @@ def update_resident(
     return person
 
 
-def residents_at(session: Session, address: Address, *, limit: int = 200) -> list[Resident]:
-    """People at the address and below it (a building's rooms)."""
+def residents_at(
+    session: Session, principal: Principal, address: Address, *, limit: int = 200
+) -> list[Resident]:
+    """People at the address and below it (a building's rooms) whom the principal may
+    see: a grid-scoped role sees only those of its own grids."""
     prefix = address.full_name
-    return list(
-        session.scalars(
-            select(Resident)
-            .join(Address, Address.id == Resident.address_id)
-            .where(
-                Resident.station_id == address.station_id,
-                Resident.status == RecordStatus.ACTIVE,
-                (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
-            )
-            .order_by(Address.full_name, Resident.id)
-            .limit(limit)
+    query = (
+        select(Resident)
+        .join(Address, Address.id == Resident.address_id)
+        .where(
+            Resident.station_id == address.station_id,
+            Resident.status == RecordStatus.ACTIVE,
+            (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
         )
     )
+    if principal.grid_ids is not None:
+        query = query.where(Resident.grid_id.in_(principal.grid_ids))
+    return list(session.scalars(query.order_by(Address.full_name, Resident.id).limit(limit)))
+
+
+def address_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Full names of addresses by id, in one query."""
+    if not ids:
+        return {}
+    return {
+        i: n
+        for i, n in session.execute(
+            select(Address.id, Address.full_name).where(Address.id.in_(ids))
+        )
+    }
 
 
 def set_house(
@@ -389,18 +403,20 @@ def get_establishment(session: Session, principal: Principal, unit_id: int) -> E
     return unit
 
 
-def establishments_at(session: Session, address: Address) -> list[Establishment]:
+def establishments_at(
+    session: Session, principal: Principal, address: Address
+) -> list[Establishment]:
+    """Units at the address and below it, within the principal's grids."""
     prefix = address.full_name
-    return list(
-        session.scalars(
-            select(Establishment)
-            .join(Address, Address.id == Establishment.address_id)
-            .where(
-                Establishment.station_id == address.station_id,
-                Establishment.status == RecordStatus.ACTIVE,
-                (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
-            )
-            .order_by(Establishment.name)
-            .limit(100)
+    query = (
+        select(Establishment)
+        .join(Address, Address.id == Establishment.address_id)
+        .where(
+            Establishment.station_id == address.station_id,
+            Establishment.status == RecordStatus.ACTIVE,
+            (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
         )
     )
+    if principal.grid_ids is not None:
+        query = query.where(Establishment.grid_id.in_(principal.grid_ids))
+    return list(session.scalars(query.order_by(Establishment.name).limit(100)))

@@ -69,8 +69,13 @@ def address_name(session: Session, address_id: int) -> str:
     return address.full_name if address is not None else ""
 
 
-def resident_view(session: Session, person: Resident) -> ResidentOut:
-    return resident_out(person, address_name(session, person.address_id))
+def resident_view(
+    session: Session, person: Resident, names: dict[int, str] | None = None
+) -> ResidentOut:
+    name = names.get(person.address_id) if names is not None else None
+    return resident_out(
+        person, name if name is not None else address_name(session, person.address_id)
+    )
 
 
 def history_view(session: Session, rows: list[RegistryChange]) -> list[ChangeOut]:
@@ -88,11 +93,12 @@ def flag_views(session: Session, principal: Principal, flags: list[DuplicateFlag
     for flag in flags:
         try:
             if flag.object_type == "resident":
+                # Both people are shown: each read is audited like a card.
                 first: ResidentOut | AddressOut = resident_view(
-                    session, people.get_resident(session, principal, flag.first_id)
+                    session, people.read_resident(session, principal, flag.first_id)
                 )
                 second: ResidentOut | AddressOut = resident_view(
-                    session, people.get_resident(session, principal, flag.second_id)
+                    session, people.read_resident(session, principal, flag.second_id)
                 )
             else:
                 first = address_out(addresses.get_address(session, principal, flag.first_id))
@@ -108,7 +114,8 @@ def address_card(session: Session, principal: Principal, address_id: int) -> Add
     address = addresses.get_address(session, principal, address_id)
     registry.audit_read(session, principal, object_type="address", object_id=address.id)
     children = addresses.children(session, address)
-    residents = people.residents_at(session, address)
+    residents = people.residents_at(session, principal, address)
+    names = people.address_names(session, {p.address_id for p in residents})
     house = people.house_at(session, address)
     history = registry.history(session, "address", address.id)
     if house is not None:
@@ -126,9 +133,11 @@ def address_card(session: Session, principal: Principal, address_id: int) -> Add
         address=address_out(address),
         ancestors=[address_out(a) for a in addresses.ancestors(session, address)],
         children=[address_out(c) for c in children],
-        residents=[resident_view(session, p) for p in residents],
+        residents=[resident_view(session, p, names) for p in residents],
         house=house_out(house),
-        establishments=[establishment_out(u) for u in people.establishments_at(session, address)],
+        establishments=[
+            establishment_out(u) for u in people.establishments_at(session, principal, address)
+        ],
         attachments=[
             attachment_out(a) for a in attachments.list_attachments(session, "address", address.id)
         ],

@@ -55,7 +55,7 @@ def _scope(principal: Principal, station: Any, grid: Any) -> list[ColumnElement[
 def _fragment(
     session: Session, column: InstrumentedAttribute[str], terms: Any, text: str
 ) -> ColumnElement[bool]:
-    like = column.contains(text, autoescape=True)
+    like = column.icontains(text, autoescape=True)
     if session.get_bind().dialect.name == "postgresql":
         # ``terms`` is Text with a PostgreSQL ARRAY variant, and a variant keeps the base
         # type's operators: coerce it so that contains() is the GIN-indexed ``@>``, not LIKE.
@@ -65,21 +65,28 @@ def _fragment(
 
 
 def classify(query: str) -> tuple[str, str]:
-    text = normalise_text(query).upper() if query else ""
+    """The kind of a query and the text to look for. Numbers may come with spaces,
+    dashes, brackets or +86 (138-1234-5678); a name keeps its own characters (·)."""
+    raw = re.sub(r"\s", "", query or "")
+    text = normalise_text(raw).upper()
     if not text:
         raise InvalidInput(_("Type a name, part of an address, pinyin initials or a phone tail."))
-    if _ID.match(text):
-        return "id_number", text
-    digits = re.sub(r"\D", "", text)
-    if digits == text and len(digits) == 4:
-        return "phone_tail", digits
-    if digits == text and len(digits) in (11, 12):
-        return "phone", digits
+    number = re.sub(r"[\-()（）]", "", text)
+    if number.startswith("+86"):
+        number = number[3:]
+    elif number.startswith("0086"):
+        number = number[4:]
+    if _ID.match(number):
+        return "id_number", number
+    if number.isdigit() and len(number) == 4:
+        return "phone_tail", number
+    if number.isdigit() and 7 <= len(number) <= 12:
+        return "phone", number
     if _INITIALS.match(text.lower()):
         return "initials", text.lower()
-    if len(text) > 60:
+    if len(raw) > 60:
         raise InvalidInput(_("The search text is too long (at most 60 characters)."))
-    return "name", text
+    return "name", raw
 
 
 def search(session: Session, principal: Principal, query: str, *, limit: int = 20) -> SearchResults:
@@ -132,7 +139,8 @@ def search(session: Session, principal: Principal, query: str, *, limit: int = 2
             session.scalars(
                 select(Address)
                 .where(
-                    _fragment(session, Address.full_name, Address.terms, text),
+                    # Addresses are stored in their standard (normalised) spelling.
+                    _fragment(session, Address.full_name, Address.terms, normalise_text(text)),
                     Address.status == RecordStatus.ACTIVE,
                     *_scope(principal, Address.station_id, Address.grid_id),
                 )
@@ -158,7 +166,10 @@ def search(session: Session, principal: Principal, query: str, *, limit: int = 2
         object_type="registry",
         detail={
             "mode": mode,
-            "query": query.strip()[:60] if mode in ("name", "initials") else "*" * len(text),
+            # Personal numbers never reach the log: anything with 7 digits or more is masked.
+            "query": query.strip()[:60]
+            if mode in ("name", "initials") and len(re.sub(r"\D", "", query)) < 7
+            else "*" * len(text),
             "residents": [p.id for p in found.residents],
             "addresses": len(found.addresses),
             "establishments": len(found.establishments),

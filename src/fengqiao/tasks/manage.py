@@ -193,7 +193,9 @@ def cancel(session: Session, principal: Principal, task_id: int, *, reason: str)
     if task.follow_up_id is not None:
         follow_up = session.get(FollowUp, task.follow_up_id)
         if follow_up is not None and follow_up.status is FollowUpStatus.SCHEDULED:
-            follow_up.status = FollowUpStatus.PENDING  # falls due again tomorrow
+            # Cancelling the visit cancels the follow-up; the chief schedules a new one
+            # if it is still needed.
+            follow_up.status = FollowUpStatus.CANCELLED
     audit.record(
         session,
         actor=principal.actor,

@@ -3,6 +3,8 @@ board with ad-hoc tasks, one task with its evidence, and the assessment table.""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import uuid
 from datetime import date, datetime, timedelta
@@ -71,7 +73,7 @@ def _today_page(
         "tasks/today.html",
         status_code=extra.pop("status_code", 200),
         today=day,
-        map_json=json.dumps(map_data, ensure_ascii=False),
+        map_data=map_data,
         keys={t.id: uuid.uuid4().hex for t in day.tasks},
         is_overdue=tasks.is_overdue,
         **_labels(),
@@ -97,14 +99,15 @@ def today_check_in(
 ) -> Response:
     """Check-in without the page's script (the position fields filled by the browser)."""
     try:
+        try:
+            x, y = (float(lon) if lon else None), (float(lat) if lat else None)
+            accuracy = float(accuracy_m) if accuracy_m else None
+        except ValueError:
+            raise InvalidInput(
+                _("The position is not a longitude/latitude pair (WGS-84).")
+            ) from None
         tasks.check_in(
-            session,
-            principal,
-            task_id,
-            lon=float(lon) if lon else None,
-            lat=float(lat) if lat else None,
-            accuracy_m=float(accuracy_m) if accuracy_m else None,
-            key=key or None,
+            session, principal, task_id, lon=x, lat=y, accuracy_m=accuracy, key=key or None
         )
     except DomainError as exc:
         session.rollback()
@@ -147,7 +150,7 @@ async def today_complete(
     """Completion without the page's script: result fields are ``r_<name>`` and checklist
     answers ``check_<code>``; on an error the page comes back with the input kept."""
     form = await request.form()
-    key = str(form.get("key") or "")
+    key = str(form.get("key") or "")[:56]
     values: dict[str, Any] = {
         str(k)[2:]: v
         for k, v in form.multi_items()
@@ -196,11 +199,23 @@ async def today_complete(
     return RedirectResponse(f"/today#task-{task_id}", status_code=303)
 
 
+@functools.cache
+def _worker_script() -> bytes:
+    """sw.js with a version: a hash of the files it caches, so that phones fetch new ones
+    after a release (a changed worker script installs itself again)."""
+    digest = hashlib.sha256()
+    for path in sorted((STATIC / "js").glob("*.js")) + sorted((STATIC / "css").glob("*.css")):
+        digest.update(path.read_bytes())
+    template = (STATIC / "js" / "sw.js").read_text(encoding="utf-8")
+    return template.replace("__VERSION__", digest.hexdigest()[:12]).encode("utf-8")
+
+
 @router.get("/sw.js")
 def service_worker() -> Response:
     """The offline worker, served from the root so that it may control /today."""
-    body = (STATIC / "js" / "sw.js").read_bytes()
-    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return Response(
+        _worker_script(), media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("/manifest.webmanifest")

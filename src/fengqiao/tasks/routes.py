@@ -126,7 +126,7 @@ def complete(
     principal: Worker,
     task_id: int,
     values: Annotated[str, Form(description="Result fields as a JSON object")] = "{}",
-    key: Annotated[str | None, Form(max_length=64)] = None,
+    key: Annotated[str | None, Form(max_length=56)] = None,
     lon: Annotated[float | None, Form()] = None,
     lat: Annotated[float | None, Form()] = None,
     accuracy_m: Annotated[float | None, Form()] = None,

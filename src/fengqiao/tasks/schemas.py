@@ -85,7 +85,7 @@ class CheckInIn(BaseModel):
     lon: float | None = None
     lat: float | None = None
     accuracy_m: float | None = Field(default=None, ge=0)
-    key: str | None = Field(default=None, max_length=64)
+    key: str | None = Field(default=None, max_length=56)
     at: datetime | None = None
 
 

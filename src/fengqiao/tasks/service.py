@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Permission, Principal, require
-from fengqiao.clock import local_day
+from fengqiao.clock import CHINA_TZ, local_day
 from fengqiao.db import lock_for_update, utcnow
 from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fengqiao.i18n import _
@@ -156,7 +156,9 @@ def _own_task(session: Session, principal: Principal, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or not principal.sees_station(task.station_id):
         raise NotFound(_("Task {id} was not found.").format(id=task_id))
-    if task.assignee_id != principal.person_id and not principal.can(Permission.MANAGE_TASKS):
+    if principal.can(Permission.MANAGE_TASKS):
+        return task
+    if principal.person_id is None or task.assignee_id != principal.person_id:
         raise Forbidden(_("Task {id} is not yours.").format(id=task_id))
     return task
 
@@ -223,6 +225,8 @@ def check_in(
 def _when(at: datetime | None) -> datetime:
     """A time the phone recorded offline, if plausible (not in the future, within 3 days)."""
     now = utcnow()
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=CHINA_TZ)  # a phone's clock without a zone is local time
     if at is None or at > now + timedelta(minutes=2) or at < now - timedelta(days=3):
         return now
     return at
@@ -419,7 +423,13 @@ def pick_assignee(
         .join(GridAssignment, GridAssignment.person_id == Person.id)
         .where(GridAssignment.grid_id == grid_id)
     ).all()
-    eligible = [(pid, pkind) for pid, pkind in team if pkind in ELIGIBLE[kind]]
+    # Volunteers are given work by the chief, not by the daily balance: most have no
+    # account to see it with.
+    eligible = [
+        (pid, pkind)
+        for pid, pkind in team
+        if pkind in ELIGIBLE[kind] and pkind is not PersonKind.VOLUNTEER
+    ]
     if not eligible:
         officers = [pid for pid, pkind in team if pkind is PersonKind.OFFICER]
         return officers[0] if officers else None

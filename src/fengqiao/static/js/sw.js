@@ -2,7 +2,7 @@
 // from the network, or from the cache when the network is down. Submissions are not
 // handled here: the page queues them itself (today.js) and sends them when online.
 "use strict";
-var CACHE = "fengqiao-v1";
+var CACHE = "fengqiao-__VERSION__";  // the server fills in a hash of the files below
 var SHELL = ["/today", "/static/css/app.css", "/static/js/today.js", "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css", "/static/vendor/htmx/htmx.min.js", "/static/favicon.svg", "/manifest.webmanifest"];
 
@@ -25,13 +25,14 @@ self.addEventListener("fetch", function (e) {
   if (url.pathname.indexOf("/static/") === 0) {
     e.respondWith(caches.match(req).then(function (hit) {
       return hit || fetch(req).then(function (res) {
-        var copy = res.clone(); caches.open(CACHE).then(function (c) { c.put(req, copy); }); return res;
+        if (res.ok) { var copy = res.clone(); caches.open(CACHE).then(function (c) { c.put(req, copy); }); }
+        return res;
       });
     }));
   } else if (url.pathname === "/today" || url.pathname === "/manifest.webmanifest") {
     e.respondWith(fetch(req).then(function (res) {
-      if (res.ok && !res.redirected) { var copy = res.clone(); caches.open(CACHE).then(function (c) { c.put("/today", copy); }); }
+      if (res.ok && !res.redirected) { var copy = res.clone(); caches.open(CACHE).then(function (c) { c.put(url.pathname, copy); }); }
       return res;
-    }, function () { return caches.match("/today"); }));
+    }, function () { return caches.match(url.pathname); }));
   }
 });

@@ -74,39 +74,60 @@
       return r.json().catch(function () { return {}; }).then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
     });
   }
+  // Answers that settle a submission for good: stored (2xx), or refused for a reason
+  // a retry cannot change (not yours, gone, already completed, invalid). Anything else
+  // (logged out, server or proxy down, throttled) keeps it in the outbox.
+  function final(status) { return (status >= 200 && status < 300) || [403, 404, 409, 422].indexOf(status) >= 0; }
   function settled(item, res) {
     if (res.ok) {
-      mark(item.task, item.kind === "complete" ? "done" : "checked_in");
+      var c = card(item.task);
+      if (item.kind === "complete" || !c || c.dataset.status !== "done") mark(item.task, item.kind === "complete" ? "done" : "checked_in");
       say(item.task, item.queued ? msgs.msgSynced : "", false);
     } else {
       say(item.task, (res.body && res.body.detail) ? String(typeof res.body.detail === "string" ? res.body.detail : JSON.stringify(res.body.detail)) : ("HTTP " + res.status), true);
-      if (res.status === 401) window.location.href = "/login?next=/today";
     }
   }
-  // Try now; on a network failure keep it in the outbox for later.
+  function keep(item) {
+    item.queued = true;
+    return enqueue(item).then(function () { say(item.task, msgs.msgQueued, false); return allQueued().then(showPending); });
+  }
+  // Send now unless older submissions still wait (order matters: a check-in before its
+  // completion); on a network failure or a passing refusal keep it in the outbox.
   function submit(item) {
-    return send(item).then(function (res) { settled(item, res); return res; }, function () {
-      item.queued = true;
-      return enqueue(item).then(function () { say(item.task, msgs.msgQueued, false); return allQueued().then(showPending); });
+    item.person = root.dataset.person;
+    return mine().then(function (waiting) {
+      if (waiting.length) return keep(item).then(sync);
+      return send(item).then(function (res) {
+        if (!final(res.status)) return keep(item).then(function () { return loggedOut(res); });
+        settled(item, res);
+        return res;
+      }, function () { return keep(item); });
     });
+  }
+  function mine() {
+    return allQueued().then(function (items) { return items.filter(function (i) { return i.person === root.dataset.person; }); });
+  }
+  function loggedOut(res) {
+    // The session ended while offline: log in again; the outbox stays on this phone.
+    if (res.status === 401) window.location.href = "/login?next=/today";
   }
   function sync() {
     if (syncing) return Promise.resolve();
     syncing = true;
-    return allQueued().then(function (items) {
+    return mine().then(function (items) {
       var chain = Promise.resolve(true);
       items.forEach(function (item) {
         chain = chain.then(function (go) {
           if (!go) return false;
           return send(item).then(function (res) {
-            // Answered (stored, replayed or refused): it leaves the outbox either way.
+            if (!final(res.status)) { loggedOut(res); return false; }  // keep it, stop here
             settled(item, res);
             return dequeue(item.seq).then(function () { return true; });
           }, function () { return false; });
         });
       });
       return chain;
-    }).then(allQueued).then(showPending).then(function () { syncing = false; }, function () { syncing = false; });
+    }).then(mine).then(showPending).then(function () { syncing = false; }, function () { syncing = false; });
   }
 
   function locate() {
