@@ -14,12 +14,12 @@ from PIL import Image
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengqiao.clock import at_local, local_day
+from fengqiao.clock import CHINA_TZ, at_local, local_day
 from fengqiao.db import unit_of_work
 from fengqiao.errors import Conflict, Forbidden, InvalidInput
-from fengqiao.org.models import Person, PersonKind, PoliceGrid
+from fengqiao.org.models import DutyStatus, GridAssignment, Person, PersonKind, PoliceGrid
 from fengqiao.registry.models import Address, Attachment, AttachmentKind, EstablishmentKind
-from fengqiao.tasks import manage
+from fengqiao.tasks import follow_ups, manage
 from fengqiao.tasks import service as tasks
 from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind, TaskStatus
 from tests.tasks.helpers import (
@@ -488,3 +488,60 @@ def test_today_lists_my_open_tasks_first_with_yesterdays_unfinished(
         assert world.grid_id in day.grid_ids
         with pytest.raises(Forbidden):
             tasks.today(session, principal_of(session, "legal"), now=now)
+
+
+def test_a_phone_time_without_zone_is_local_time(county: sessionmaker[Session]) -> None:
+    world = _world(county)
+    with unit_of_work(county) as session:
+        officer = principal_of(session, "officer")
+        task_id = _new(session, world)
+        local = datetime.now(CHINA_TZ).replace(tzinfo=None, microsecond=0) - timedelta(minutes=10)
+        task = tasks.check_in(
+            session, officer, task_id, lon=world.inside[0], lat=world.inside[1], at=local
+        )
+        assert task.checked_in_at == local.replace(tzinfo=CHINA_TZ)
+
+
+def test_cancelling_a_follow_up_task_cancels_the_follow_up(county: sessionmaker[Session]) -> None:
+    world = _world(county)
+    with unit_of_work(county) as session:
+        chief = principal_of(session, "chief")
+        follow_up = follow_ups.schedule_follow_up(
+            session,
+            chief,
+            kind=TaskKind.HOUSEHOLD_VISIT,
+            grid_id=world.grid_id,
+            due_on=MONDAY,
+            target_type="address",
+            target_id=world.address_id,
+            target_label="301室",
+        )
+        task_id = _new(session, world)
+        task = session.get_one(Task, task_id)
+        task.follow_up_id = follow_up.id
+        follow_up.status = FollowUpStatus.SCHEDULED
+        manage.cancel(session, chief, task_id, reason="住户已搬离")
+        assert follow_up.status is FollowUpStatus.CANCELLED
+
+
+def test_volunteers_get_no_work_from_the_daily_balance(county: sessionmaker[Session]) -> None:
+    world = _world(county)
+    with unit_of_work(county) as session:
+        volunteer = Person(
+            personnel_no="V-TEST-1",
+            name="志愿者甲",
+            kind=PersonKind.VOLUNTEER,
+            station_id=session.get_one(PoliceGrid, world.grid_id).district.station_id,
+            duty_status=DutyStatus.AVAILABLE,
+        )
+        session.add(volunteer)
+        session.flush()
+        session.add(
+            GridAssignment(person_id=volunteer.id, grid_id=world.grid_id, role=PersonKind.VOLUNTEER)
+        )
+        session.flush()
+        picked = {
+            tasks.pick_assignee(session, grid_id=world.grid_id, kind=TaskKind.PATROL, day=MONDAY)
+            for _ in range(3)
+        }
+        assert volunteer.id not in picked and picked <= {world.officer, world.auxiliary}
