@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         default=6, ge=0, le=23, description="Local hour of the daily job"
     )
     task_catch_up_days: int = Field(default=3, ge=0, le=31)
-    task_visits_per_grid: int = Field(default=3, ge=0, le=50)
+    task_visits_per_grid: int = Field(default=6, ge=0, le=50)
     task_check_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("database_url")

@@ -63,7 +63,7 @@ SCHOOL_KINDS = (EstablishmentKind.SCHOOL, EstablishmentKind.KINDERGARTEN)
 
 @dataclass(frozen=True)
 class Rules:
-    visits_per_grid: int = 3
+    visits_per_grid: int = 6
     hotspots_per_grid: int = HOTSPOTS_PER_GRID
     catch_up_days: int = 3
 
