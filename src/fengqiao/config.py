@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     overdue_dispatch_minutes: int = Field(default=5, ge=1)
     overdue_arrival_minutes: int = Field(default=30, ge=1)
     sql_echo: bool = False
+    public_url: str = Field(
+        default="",
+        description="Address the phones reach the app at (for QR doorplates); the request's own when empty",
+    )
     task_scheduler: bool = Field(default=True, description="Run the daily task job in this process")
     task_generation_hour: int = Field(
         default=6, ge=0, le=23, description="Local hour of the daily job"

@@ -173,7 +173,7 @@ def test_doorplate_sheet_and_qr_redirect(client: TestClient) -> None:
     assert len(codes) == 3  # building, unit, room
     assert sheet.text.count("<svg") == 3
     for code in codes:
-        assert f'data-code="{code}"' in sheet.text
+        assert f'data-code="{code}" data-url="http://testserver/a/{code}"' in sheet.text
     redirect = client.get(f"/a/{building['code']}", headers=HTML, follow_redirects=False)
     assert redirect.status_code == 303
     assert redirect.headers["location"] == f"/registry/addresses/{building['id']}"
@@ -292,3 +292,14 @@ def test_duplicates_page_merge_and_dismiss(client: TestClient) -> None:
     assert (merged.status_code, dismissed.status_code) == (303, 303)
     after = client.get("/registry/duplicates", headers=HTML).text
     assert all(f'data-flag="{flag_id}"' not in after for flag_id in flags)
+
+
+def test_doorplates_carry_the_configured_public_address(client: TestClient) -> None:
+    client.app.state.settings = client.app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"public_url": "https://jwq.example.gov.cn/"}
+    )
+    officer = as_user(client, "officer")
+    building = add_address(client, officer, "枫桥试验花园6栋")["address"]
+    web_login(client, "officer")
+    sheet = client.get(f"/registry/addresses/{building['id']}/doorplates", headers=HTML)
+    assert f'data-url="https://jwq.example.gov.cn/a/{building["code"]}"' in sheet.text

@@ -3,6 +3,8 @@ record or a task. A phone's ``client_key`` makes a retried upload a no-op."""
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,10 +14,18 @@ from fengqiao.errors import InvalidInput, NotFound
 from fengqiao.i18n import _
 from fengqiao.registry import addresses, people
 from fengqiao.registry import service as registry
-from fengqiao.registry.media import prepare_photo, prepare_voice
+from fengqiao.registry.media import MAX_PHOTO_BYTES, MAX_VOICE_BYTES, prepare_photo, prepare_voice
 from fengqiao.registry.models import Attachment, AttachmentKind
 
 OBJECT_TYPES = ("address", "resident", "establishment", "task")
+
+
+def read_upload(stream: BinaryIO) -> bytes:
+    """An uploaded file, read no further than one byte past the largest accepted size
+    (the media checks then refuse it by its size without holding all of it)."""
+    return stream.read(max(MAX_PHOTO_BYTES, MAX_VOICE_BYTES) + 1)
+
+
 MAX_PER_OBJECT = 50
 
 

@@ -28,7 +28,7 @@ from fengqiao.registry.models import (
     ResidentKind,
 )
 from fengqiao.registry.schemas import form_choice, form_float, form_int, registry_label
-from fengqiao.web import DbSession, render, requires
+from fengqiao.web import DbSession, render, requires, settings_of
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, requires(Permission.VIEW_REGISTRY)]
@@ -353,7 +353,7 @@ def add_attachment(
             object_type="address",
             object_id=address_id,
             kind=form_choice(AttachmentKind, kind),
-            raw=file.file.read(),
+            raw=attachments.read_upload(file.file),
             filename=file.filename or "",
             caption=caption,
             task_id=task,
@@ -394,11 +394,13 @@ def doorplates(
     request: Request, session: DbSession, principal: Reader, address_id: int
 ) -> Response:
     """A printable sheet: one QR code per doorplate of a number, building or unit."""
-    base = str(request.base_url).rstrip("/")
+    # Printed plates outlive the host name someone happened to use: prefer the configured one.
+    base = (settings_of(request).public_url or str(request.base_url)).rstrip("/")
     plates = [
         {
             "address": a,
             "label": registry_label(a.level),
+            "url": f"{base}/a/{a.code}",
             "qr": Markup(segno.make(f"{base}/a/{a.code}", error="m").svg_inline(scale=3)),
         }
         for a in addresses.doorplates(session, principal, address_id)

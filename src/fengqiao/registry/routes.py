@@ -292,7 +292,7 @@ def add_attachment(
         object_type=object_type,
         object_id=object_id,
         kind=kind,
-        raw=file.file.read(),
+        raw=attachments.read_upload(file.file),
         filename=file.filename or "",
         caption=caption,
         task_id=task_id,
