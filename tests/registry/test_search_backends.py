@@ -4,6 +4,7 @@ with the search audited."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,7 @@ from fengqiao.accounts.models import UserAccount
 from fengqiao.audit.models import AuditEvent
 from fengqiao.auth import Principal, build_principal
 from fengqiao.db import unit_of_work
+from fengqiao.errors import InvalidInput
 from fengqiao.org.models import GridAssignment, PoliceGrid
 from fengqiao.registry import addresses, people, search
 from fengqiao.registry.identity import check_character
@@ -178,3 +180,18 @@ def test_a_grid_scoped_role_sees_only_its_grid_on_a_shared_road(
         seen_by_aux = {p.name for p in people.residents_at(session, aux, road)}
         assert "王五" in seen_by_chief and "王五" not in seen_by_aux
         assert seen_by_aux == {"张伟", "李小明"}
+
+
+def test_a_grid_worker_adds_an_unplaced_address_only_with_a_position(
+    county: sessionmaker[Session],
+) -> None:
+    with unit_of_work(county) as session:
+        aux = _principal(session, "auxiliary")
+        assert aux.grid_ids
+        own = session.get_one(PoliceGrid, min(aux.grid_ids))
+        with pytest.raises(InvalidInput, match="position"):
+            addresses.add_address(session, aux, text="和平路7号")
+        placed = addresses.add_address(
+            session, aux, text="和平路7号", lon=inside(own)[0], lat=inside(own)[1]
+        ).address
+        assert placed.grid_id == own.id

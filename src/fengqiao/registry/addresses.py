@@ -146,6 +146,13 @@ def add_address(
     assert node is not None  # elements is not empty
     if place is not None and node.lon is None:
         node.lon, node.lat, node.grid_id = lon, lat, place.grid_id
+    if node.grid_id is None and principal.grid_ids is not None:
+        raise InvalidInput(
+            _(
+                "This address is not in any grid yet: add it with your position (stand at "
+                "the door and use “my position”) so that it lands in your grid."
+            )
+        )
     registry.access_record(principal, station_id=station, grid_id=node.grid_id)
     for row in created:
         registry.record_change(
