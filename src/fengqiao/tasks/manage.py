@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Permission, Principal, require
 from fengqiao.clock import at_local, local_day
@@ -19,7 +18,7 @@ from fengqiao.org.models import Person, PoliceGrid
 from fengqiao.registry.models import Address
 from fengqiao.tasks.kinds import ELIGIBLE, checklist_for
 from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind, TaskSource, TaskStatus
-from fengqiao.tasks.service import OPEN_STATES, get_task, pick_assignee
+from fengqiao.tasks.service import OPEN_STATES, get_task, pick_assignee, record
 
 
 @dataclass(frozen=True)
@@ -142,13 +141,12 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    audit.record(
+    record(
         session,
-        actor=principal.actor,
-        action=AuditAction.CREATE,
-        object_type="task",
-        object_id=task.id,
-        detail={
+        principal,
+        task,
+        AuditAction.CREATE,
+        {
             "kind": task.kind.value,
             "grid_id": grid_id,
             "assignee_id": assignee,
@@ -171,14 +169,7 @@ def reassign(session: Session, principal: Principal, task_id: int, *, assignee_i
     if task.status not in OPEN_STATES:
         raise Conflict(_("Only open tasks can be reassigned."))
     old, task.assignee_id = task.assignee_id, person.id
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="task",
-        object_id=task.id,
-        detail={"assignee_id": [old, person.id]},
-    )
+    record(session, principal, task, AuditAction.UPDATE, {"assignee_id": [old, person.id]})
     return task
 
 
@@ -196,12 +187,5 @@ def cancel(session: Session, principal: Principal, task_id: int, *, reason: str)
             # Cancelling the visit cancels the follow-up; the chief schedules a new one
             # if it is still needed.
             follow_up.status = FollowUpStatus.CANCELLED
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="task",
-        object_id=task.id,
-        detail={"cancelled": reason.strip()[:200]},
-    )
+    record(session, principal, task, AuditAction.UPDATE, {"cancelled": reason.strip()[:200]})
     return task

@@ -38,6 +38,20 @@ _ROLE_ORDER = {
 }
 
 
+def record(
+    session: Session, principal: Principal, task: Task, action: AuditAction, detail: dict[str, Any]
+) -> None:
+    """The audit row of a change to a task."""
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=action,
+        object_type="task",
+        object_id=task.id,
+        detail=detail,
+    )
+
+
 def is_overdue(task: Task, now: datetime) -> bool:
     return task.status in OPEN_STATES and task.due_by < now
 
@@ -207,13 +221,12 @@ def check_in(
     task.check_in_key = key or None
     if task.status is TaskStatus.OPEN:
         task.status = TaskStatus.CHECKED_IN
-    audit.record(
+    record(
         session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="task",
-        object_id=task.id,
-        detail={
+        principal,
+        task,
+        AuditAction.UPDATE,
+        {
             "check_in": True,
             "inside_grid": task.check_in_inside_grid,
             "accuracy_m": accuracy_m,
@@ -317,13 +330,12 @@ def complete(
         result.hazards,
     )
     _after_completion(session, principal, task, done_at)
-    audit.record(
+    record(
         session,
-        actor=principal.actor,
-        action=AuditAction.UPDATE,
-        object_type="task",
-        object_id=task.id,
-        detail={"completed": True, "result": result.values, "files": len(files)},
+        principal,
+        task,
+        AuditAction.UPDATE,
+        {"completed": True, "result": result.values, "files": len(files)},
     )
     return task, True
 
