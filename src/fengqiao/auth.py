@@ -140,7 +140,7 @@ def require(principal: Principal, permission: Permission) -> None:
         raise Forbidden(_("Your role does not allow this page or action."))
 
 
-def _with_predecessors(session: Session, grid_ids: frozenset[int]) -> frozenset[int]:
+def with_predecessors(session: Session, grid_ids: frozenset[int]) -> frozenset[int]:
     """``grid_ids`` and the retired rows they carry on, so that a redrawn grid's staff
     keep its history (incidents keep the grid row they had)."""
     found, frontier = set(grid_ids), set(grid_ids)
@@ -189,7 +189,7 @@ def build_principal(
             if user.person_id is not None
             else ()
         )
-        grid_ids = _with_predecessors(session, grid_ids)
+        grid_ids = with_predecessors(session, grid_ids)
     return Principal(
         user_id=user.id,
         username=user.username,

@@ -19,6 +19,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -124,6 +126,13 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_ignoring(session: Session, model: type[Any], *, conflict: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (conflict) DO NOTHING`` in the session's dialect (SQLite and
+    PostgreSQL share the syntax but not the construct); add ``.values()`` and execute."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing(index_elements=conflict)
 
 
 def lock_for_update(session: Session, *objects: object) -> None:

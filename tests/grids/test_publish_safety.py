@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengqiao.auth import _with_predecessors
+from fengqiao.auth import with_predecessors
 from fengqiao.errors import InvalidInput
 from fengqiao.grids import editing, publish
 from fengqiao.grids.models import PlanningUnit
@@ -71,4 +71,4 @@ def test_a_redrawn_grid_remembers_the_row_it_replaces(county: Factory) -> None:
             assert new.id != before[code]
             assert new.replaces_id == before[code]
             # Staff of the new row keep sight of the old row's history.
-            assert _with_predecessors(session, frozenset({new.id})) == {new.id, before[code]}
+            assert with_predecessors(session, frozenset({new.id})) == {new.id, before[code]}

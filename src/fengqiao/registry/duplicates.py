@@ -8,12 +8,10 @@ import re
 
 from rapidfuzz import fuzz
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Permission, Principal, require
-from fengqiao.db import utcnow
+from fengqiao.db import insert_ignoring, utcnow
 from fengqiao.errors import Conflict, InvalidInput, NotFound
 from fengqiao.i18n import _
 from fengqiao.registry import service as registry
@@ -74,11 +72,10 @@ def _flag(
         "status": DuplicateStatus.OPEN.value,
         "created_at": utcnow(),
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(DuplicateFlag)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["object_type", "first_id", "second_id"])
+        insert_ignoring(
+            session, DuplicateFlag, conflict=["object_type", "first_id", "second_id"]
+        ).values(**values)
     )
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Permission, Principal, require
@@ -238,19 +238,25 @@ def update_resident(
     return person
 
 
+def _at_or_below(address: Address) -> ColumnElement[bool]:
+    """The address itself and every node under it (their full names start with its own)."""
+    return (Address.id == address.id) | Address.full_name.startswith(
+        address.full_name, autoescape=True
+    )
+
+
 def residents_at(
     session: Session, principal: Principal, address: Address, *, limit: int = 200
 ) -> list[Resident]:
     """People at the address and below it (a building's rooms) whom the principal may
     see: a grid-scoped role sees only those of its own grids."""
-    prefix = address.full_name
     query = (
         select(Resident)
         .join(Address, Address.id == Resident.address_id)
         .where(
             Resident.station_id == address.station_id,
             Resident.status == RecordStatus.ACTIVE,
-            (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
+            _at_or_below(address),
         )
     )
     if principal.grid_ids is not None:
@@ -407,14 +413,13 @@ def establishments_at(
     session: Session, principal: Principal, address: Address
 ) -> list[Establishment]:
     """Units at the address and below it, within the principal's grids."""
-    prefix = address.full_name
     query = (
         select(Establishment)
         .join(Address, Address.id == Establishment.address_id)
         .where(
             Establishment.station_id == address.station_id,
             Establishment.status == RecordStatus.ACTIVE,
-            (Address.id == address.id) | Address.full_name.startswith(prefix, autoescape=True),
+            _at_or_below(address),
         )
     )
     if principal.grid_ids is not None:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from fengqiao.auth import Permission, Principal
 from fengqiao.errors import DomainError, NotFound
 from fengqiao.i18n import _
-from fengqiao.org.models import Person
 from fengqiao.registry import addresses, attachments, duplicates, people, search
 from fengqiao.registry import service as registry
 from fengqiao.registry.models import (
@@ -79,11 +78,8 @@ def resident_view(
 
 
 def history_view(session: Session, rows: list[RegistryChange]) -> list[ChangeOut]:
-    out = []
-    for row in rows:
-        person = session.get(Person, row.person_id) if row.person_id is not None else None
-        out.append(change_out(row, person.name if person is not None else None))
-    return out
+    names = registry.person_names(session, {r.person_id for r in rows if r.person_id is not None})
+    return [change_out(row, names.get(row.person_id) if row.person_id else None) for row in rows]
 
 
 def flag_views(session: Session, principal: Principal, flags: list[DuplicateFlag]) -> list[FlagOut]:

@@ -14,6 +14,7 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Permission, Principal, require
 from fengqiao.errors import Forbidden, InvalidInput, NotFound
 from fengqiao.i18n import _
+from fengqiao.org.models import Person
 from fengqiao.privacy import mask_id_number, mask_phone
 from fengqiao.registry.models import RegistryChange
 from fengqiao.registry.parsing import search_terms
@@ -118,6 +119,15 @@ def record_change(
         detail={"action": action, "changes": masked, "task_id": task_id},
     )
     return row
+
+
+def person_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Names of the station's people (who made a change), in one query."""
+    if not ids:
+        return {}
+    return {
+        i: n for i, n in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    }
 
 
 def history(session: Session, object_type: str, object_id: int) -> list[RegistryChange]:

@@ -64,3 +64,44 @@ def schedule_follow_up(
         detail={"kind": kind.value, "due_on": due_on.isoformat(), "grid_id": grid_id},
     )
     return row
+
+
+def schedule_visit(
+    session: Session,
+    principal: Principal,
+    *,
+    kind: TaskKind,
+    grid_id: int,
+    due_on: date,
+    address_id: int | None = None,
+    note: str = "",
+) -> FollowUp:
+    """A follow-up at an address of the registry, or in the grid as a whole."""
+    if address_id is None:
+        return schedule_follow_up(
+            session,
+            principal,
+            kind=kind,
+            grid_id=grid_id,
+            due_on=due_on,
+            target_type="grid",
+            target_id=grid_id,
+            target_label=_("Grid {id}").format(id=grid_id),
+            note=note,
+        )
+    from fengqiao.registry import addresses
+
+    address = addresses.get_address(session, principal, address_id)
+    return schedule_follow_up(
+        session,
+        principal,
+        kind=kind,
+        grid_id=grid_id,
+        due_on=due_on,
+        target_type="address",
+        target_id=address.id,
+        target_label=address.full_name,
+        lon=address.lon,
+        lat=address.lat,
+        note=note,
+    )

@@ -24,12 +24,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from fengqiao.auth import with_predecessors
 from fengqiao.clock import CHINA_TZ, at_local, local_day
-from fengqiao.db import unit_of_work, utcnow
+from fengqiao.db import insert_ignoring, unit_of_work, utcnow
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident
 from fengqiao.org.models import PoliceGrid
@@ -91,23 +90,18 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:80]
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _lineage(session: Session, grid: PoliceGrid) -> list[int]:
-    """The grid and the retired rows it carries on: their follow-ups and places are its own."""
-    ids, row = [grid.id], grid
-    while row.replaces_id is not None and len(ids) < 20:
-        ids.append(row.replaces_id)
-        row = session.get_one(PoliceGrid, row.replaces_id)
-    return ids
+    """The grid first, then the retired rows it carries on: their follow-ups and places
+    are its own."""
+    return [grid.id, *sorted(with_predecessors(session, frozenset({grid.id})) - {grid.id})]
 
 
-def _has_open_task(target_type: str, kinds: tuple[TaskKind, ...]) -> Any:
+def _has_open_task(target_type: str, target_id: Any, kind: TaskKind) -> Any:
+    """A task of ``kind`` for this target is still open: do not make another."""
     return exists().where(
         Task.target_type == target_type,
-        Task.kind.in_(kinds),
+        Task.target_id == target_id,
+        Task.kind == kind,
         Task.status.in_(OPEN_STATES),
     )
 
@@ -151,12 +145,7 @@ def _inspections(session: Session, grids: list[int], day: date) -> Iterator[Cand
             Establishment.key_place.is_(True),
             Establishment.status == RecordStatus.ACTIVE,
             Establishment.inspection_every_days.is_not(None),
-            ~exists().where(
-                Task.target_type == "establishment",
-                Task.target_id == Establishment.id,
-                Task.kind == TaskKind.INSPECTION,
-                Task.status.in_(OPEN_STATES),
-            ),
+            ~_has_open_task("establishment", Establishment.id, TaskKind.INSPECTION),
         )
     )
     for place in places:
@@ -278,12 +267,7 @@ def _visits(session: Session, grids: list[int], day: date, count: int) -> Iterat
                 ),
             ),
             or_(House.id.is_(None), House.use != HouseUse.EMPTY),
-            ~exists().where(
-                Task.target_type == "address",
-                Task.target_id == Address.id,
-                Task.kind == TaskKind.HOUSEHOLD_VISIT,
-                Task.status.in_(OPEN_STATES),
-            ),
+            ~_has_open_task("address", Address.id, TaskKind.HOUSEHOLD_VISIT),
         )
         # Never visited first, then the longest ago (portable NULLS FIRST).
         .order_by(Address.last_visited_at.is_not(None), Address.last_visited_at, Address.id)
@@ -348,7 +332,7 @@ def run_grid_day(
     today = local_day(now)
     caught_up = day < today
     claimed = session.execute(
-        _insert(session)(TaskRun)
+        insert_ignoring(session, TaskRun, conflict=["grid_id", "day"])
         .values(
             grid_id=grid.id,
             day=day,
@@ -358,7 +342,6 @@ def run_grid_day(
             counts={},
             finished_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["grid_id", "day"])
         .returning(TaskRun.id)
     ).scalar_one_or_none()
     if claimed is None:
@@ -374,7 +357,7 @@ def run_grid_day(
         # counts them; adding them again as ``planned`` would count them twice.
         assignee = pick_assignee(session, grid_id=grid.id, kind=c.kind, day=work_day)
         inserted = session.execute(
-            _insert(session)(Task)
+            insert_ignoring(session, Task, conflict=["source_key"])
             .values(
                 station_id=station_id,
                 grid_id=grid.id,
@@ -402,7 +385,6 @@ def run_grid_day(
                 leads=0,
                 hazards=0,
             )
-            .on_conflict_do_nothing(index_elements=["source_key"])
             .returning(Task.id)
         ).scalar_one_or_none()
         if inserted is None:

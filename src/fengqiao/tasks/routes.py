@@ -193,23 +193,13 @@ def cancel(session: DbSession, principal: Chief, task_id: int, body: CancelIn) -
 
 @router.post("/follow-ups", status_code=201)
 def add_follow_up(session: DbSession, principal: Chief, body: FollowUpIn) -> dict[str, Any]:
-    label, lon, lat, target_type = "", None, None, "grid"
-    if body.address_id is not None:
-        from fengqiao.registry import addresses
-
-        address = addresses.get_address(session, principal, body.address_id)
-        label, lon, lat, target_type = address.full_name, address.lon, address.lat, "address"
-    row = follow_ups.schedule_follow_up(
+    row = follow_ups.schedule_visit(
         session,
         principal,
         kind=body.kind,
         grid_id=body.grid_id,
         due_on=body.due_on,
-        target_type=target_type,
-        target_id=body.address_id if body.address_id is not None else body.grid_id,
-        target_label=label or _("Grid {id}").format(id=body.grid_id),
-        lon=lon,
-        lat=lat,
+        address_id=body.address_id,
         note=body.note,
     )
     return {"id": row.id, "due_on": row.due_on.isoformat(), "status": row.status.value}
