@@ -26,6 +26,8 @@ DEMO_PASSWORD = "demo-pass-2026"
 def sqlite_settings(path: Path, **extra: object) -> Settings:
     # The daily task job stays off unless a test runs it: tests decide when tasks appear.
     extra.setdefault("task_scheduler", False)
+    extra.setdefault("fraud_escalation", False)
+    extra.setdefault("notify_sender", False)
     return Settings(database_url=f"sqlite:///{path}", secret_key="test-secret", **extra)  # type: ignore[arg-type]
 
 
@@ -46,7 +48,8 @@ def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Set
     name = server.create_database()
     try:
         yield Settings(  # type: ignore[call-arg]
-            database_url=server.sqlalchemy_url(name), secret_key="test-secret", task_scheduler=False
+            database_url=server.sqlalchemy_url(name), secret_key="test-secret", task_scheduler=False,
+            fraud_escalation=False, notify_sender=False
         )
     finally:
         server.drop_database(name)

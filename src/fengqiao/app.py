@@ -26,6 +26,9 @@ from fengqiao.audit.models import AuditAction
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
 from fengqiao.errors import DomainError, Forbidden
+from fengqiao.fraud import pages as fraud_pages
+from fengqiao.fraud import routes as fraud_routes
+from fengqiao.fraud.jobs import run_watch
 from fengqiao.grids import pages as grid_pages
 from fengqiao.grids import routes as grid_routes
 from fengqiao.incidents import metrics_routes
@@ -34,12 +37,16 @@ from fengqiao.incidents import routes as incident_routes
 from fengqiao.live import routes as live_routes
 from fengqiao.live.bus import EventBus
 from fengqiao.migrate import current_revision, head_revision
+from fengqiao.notify import pages as notify_pages
+from fengqiao.notify import routes as notify_routes
+from fengqiao.notify.jobs import run_sender
 from fengqiao.org import pages as org_pages
 from fengqiao.org import routes as org_routes
 from fengqiao.registry import pages as registry_pages
 from fengqiao.registry import routes as registry_routes
 from fengqiao.tasks import pages as task_pages
 from fengqiao.tasks import routes as task_routes
+from fengqiao.tasks.jobs import run_scheduler
 from fengqiao.web import LANG_COOKIE, LoginRequired, make_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,17 +94,21 @@ def create_app(settings: Settings) -> FastAPI:
             demo_task = asyncio.get_running_loop().create_task(
                 run_stream(app.state.sessionmaker, settings)
             )
-        task_job, stop_tasks = None, asyncio.Event()
-        if settings.task_scheduler:
-            from fengqiao.tasks.jobs import run_scheduler
-
-            task_job = asyncio.get_running_loop().create_task(
-                run_scheduler(app.state.sessionmaker, settings, stop_tasks)
+        # Periodic jobs: each finishes its round before the app shuts its engine.
+        stop_jobs = asyncio.Event()
+        jobs = [
+            asyncio.get_running_loop().create_task(job(app.state.sessionmaker, settings, stop_jobs))
+            for enabled, job in (
+                (settings.task_scheduler, run_scheduler),
+                (settings.fraud_escalation, run_watch),
+                (settings.notify_sender, run_sender),
             )
+            if enabled
+        ]
         yield
-        if task_job is not None:
-            stop_tasks.set()
-            await task_job
+        stop_jobs.set()
+        for job_task in jobs:
+            await job_task
         if demo_task is not None:
             demo_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -194,6 +205,8 @@ def create_app(settings: Settings) -> FastAPI:
         live_routes,
         task_routes,
         registry_routes,
+        fraud_routes,
+        notify_routes,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (
@@ -204,6 +217,8 @@ def create_app(settings: Settings) -> FastAPI:
         incident_pages,
         task_pages,
         registry_pages,
+        fraud_pages,
+        notify_pages,
     ):
         app.include_router(module.router)
     return app

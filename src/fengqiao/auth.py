@@ -43,6 +43,9 @@ class Permission(enum.StrEnum):
     EDIT_REGISTRY = "edit_registry"
     REVEAL_PERSONAL = "reveal_personal"
     MERGE_RECORDS = "merge_records"
+    RECEIVE_WARNINGS = "receive_warnings"
+    HANDLE_WARNINGS = "handle_warnings"
+    PUBLISH_NOTICES = "publish_notices"
 
 
 _ALL = frozenset(Role)
@@ -97,6 +100,15 @@ POLICY: dict[Permission, frozenset[Role]] = {
         {Role.STATION_CHIEF, Role.COMMUNITY_OFFICER, Role.CASE_OFFICER}
     ),
     Permission.MERGE_RECORDS: frozenset({Role.STATION_CHIEF}),
+    # Anti-fraud warnings hold personal data: the warning officers of the command room
+    # take them in and place the unmatched; the grid's police dissuade.
+    Permission.RECEIVE_WARNINGS: frozenset({Role.STATION_CHIEF, Role.COMMAND_ROOM}),
+    Permission.HANDLE_WARNINGS: frozenset(
+        {Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.COMMUNITY_OFFICER, Role.AUXILIARY}
+    ),
+    Permission.PUBLISH_NOTICES: frozenset(
+        {Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.COMMUNITY_OFFICER}
+    ),
 }
 
 

@@ -49,6 +49,48 @@ class Settings(BaseSettings):
     task_catch_up_days: int = Field(default=3, ge=0, le=31)
     task_visits_per_grid: int = Field(default=6, ge=0, le=50)
     task_check_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Anti-fraud orders: minutes to the first contact and to the home visit by level
+    # (JSON in the environment, e.g. FENGQIAO_FRAUD_CONTACT_MINUTES='{"urgent": 5}').
+    fraud_contact_minutes: dict[str, int] = Field(
+        default={"urgent": 5, "high": 30, "normal": 1440},
+        description="Minutes to the first contact, by level (urgent, high, normal)",
+    )
+    fraud_visit_minutes: dict[str, int] = Field(
+        default={"urgent": 30, "high": 240},
+        description="Minutes to the home visit, by level; a level left out needs no visit",
+    )
+    fraud_merge_hours: float = Field(
+        default=72.0, gt=0, le=24 * 31, description="Repeats for one person within this merge"
+    )
+    fraud_follow_up_days: int = Field(
+        default=7, ge=1, le=90, description="Days to the follow-up visit of a high-risk person"
+    )
+    fraud_escalation: bool = Field(
+        default=True, description="Watch fraud deadlines and escalate in this process"
+    )
+    fraud_check_seconds: float = Field(default=15.0, gt=0, le=600)
+    notify_sink_dir: str = Field(
+        default="notices-outbox", description="Folder of the local notice channel (development)"
+    )
+    notify_webhook_hosts: str = Field(
+        default="qyapi.weixin.qq.com,oapi.dingtalk.com",
+        description="Hosts group-chat webhooks may point at (comma-separated)",
+    )
+    notify_sender: bool = Field(default=True, description="Send pending notices in this process")
+    notify_check_seconds: float = Field(default=5.0, gt=0, le=600)
+
+    @field_validator("fraud_contact_minutes", "fraud_visit_minutes")
+    @classmethod
+    def _check_deadlines(cls, value: dict[str, int]) -> dict[str, int]:
+        levels = {"urgent", "high", "normal"}
+        wrong = sorted(set(value) - levels)
+        if wrong:
+            raise ValueError(
+                f"unknown level(s) {wrong}: use urgent, high, normal (未知等级，可用 urgent/high/normal)"
+            )
+        if any(not 1 <= minutes <= 60 * 24 * 30 for minutes in value.values()):
+            raise ValueError("minutes must be between 1 and 43200 (分钟数须在 1 到 43200 之间)")
+        return value
 
     @field_validator("database_url")
     @classmethod

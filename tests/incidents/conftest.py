@@ -53,6 +53,8 @@ def _settings(url: str) -> Settings:
         secret_key="test-secret",
         demo_password=DEMO_PASSWORD,
         task_scheduler=False,
+        fraud_escalation=False,
+        notify_sender=False,
     )
 
 

@@ -101,6 +101,8 @@ class Address(Base):
     __tablename__ = "address"
     __table_args__ = (
         Index("ix_address_parent_name", "parent_id", "name"),
+        # Matching warnings: roads, compounds and communities by name.
+        Index("ix_address_level_name", "level", "name"),
         # Fragment search inside a station: GIN over (station_id, terms) with btree_gin.
         Index("ix_address_terms", "station_id", "terms", postgresql_using="gin"),
     )

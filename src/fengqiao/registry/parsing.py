@@ -108,7 +108,7 @@ _FULL_WIDTH = {
     0x2014: ord("-"),
     0x2212: ord("-"),
 }
-_NOISE = set(",，。.、;；:：!！?？\"'“”‘’`()（）[]【】{}「」《》<>〈〉·~～…|")
+_NOISE = set(",，。.、;；:：!！?？\"'“”‘’`()（）[]【】{}「」《》<>〈〉·~～…|/")
 _HASH_NUMBER = re.compile(r"(?<=[0-9])#")
 _BUILDING_LETTERS = re.compile(r"[a-z]+(?=[0-9]*(?:栋|幢|座|号楼|单元))")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -208,9 +208,10 @@ def _arabic(token: str) -> str | None:
 _C = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
-def _name(stop: str, low: int, high: int) -> str:
-    """A lazy name: any first character, then ``low``…``high`` characters not in stop."""
-    return rf"{_C}(?:(?![{stop}]){_C}){{{low},{high}}}?"
+def _name(stop: str, low: int, high: int, end: str = "(?!)") -> str:
+    """A lazy name: any first character, then ``low``…``high`` characters not in stop —
+    or in stop when ``end`` (the suffix) follows ("鼓楼区", "新乡市", "柳市镇")."""
+    return rf"{_C}(?:(?![{stop}]){_C}|[{stop}](?={end})){{{low},{high}}}?"
 
 
 _ADMIN_STOP = "省市区县旗镇乡街道路巷弄号栋幢座楼层室村组苑园"
@@ -254,19 +255,25 @@ _PROVINCE = re.compile(
     r"(?P<suffix>省|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?"
 )
 _MUNICIPALITY = re.compile(rf"(?P<short>{'|'.join(_MUNICIPALITIES)})(?P<suffix>市)?")
+# "恩施州"/"大理州" is a prefecture's short form (city names in 州 have one character
+# before it: 杭州, 郑州); "X区街道" is a street office (中山市东区街道); 工业园区 is a
+# district, 花园区 is not.
 _CITY = re.compile(
-    rf"{_name(_ADMIN_STOP, 0, 9)}(?:市(?!场|民|政|委|花园|广场|中心|之)|自治州|地区|盟)"
+    rf"{_name(_ADMIN_STOP, 1, 3)}州(?![市区县路街道巷])|"
+    rf"{_name(_ADMIN_STOP, 0, 9, '市')}(?:市(?!场|民|政|委|花园|广场|中心|之)|自治州|地区|盟)"
 )
 _DISTRICT = re.compile(
-    rf"{_name(_ADMIN_STOP, 0, 9)}(?<![小社园景校厂片营])区|{_name(_ADMIN_STOP, 0, 9)}(?:县|旗)"
+    rf"{_name(_ADMIN_STOP, 0, 9, '[区县旗]')}(?<![小社景校厂片营])(?<![^业]园)区(?!街道)|"
+    rf"{_name(_ADMIN_STOP, 0, 9, '[县旗]')}(?:县|旗)"
 )
-_COUNTY_CITY = re.compile(rf"{_name(_ADMIN_STOP, 0, 9)}市(?!场|民|政|委|花园|广场|中心)")
+_COUNTY_CITY = re.compile(rf"{_name(_ADMIN_STOP, 0, 9, '市')}市(?!场|民|政|委|花园|广场|中心)")
 _STREET = re.compile(
-    rf"(?P<name>{_name('省市区县旗镇乡路巷弄号栋幢座楼层室组', 1, 7)}路?)"
+    rf"(?P<name>{_name('省市区县旗镇乡路巷弄号栋幢座楼层室组', 1, 7, '镇|乡|街道')}路?)"
     r"(?:(?P<office>街道)(?:办事处)?(?!口)|(?P<town>镇|乡)(?!村|下|镇))"
 )
 _GROUP_TEXT = rf"第?(?P<n>[0-9]+|{_CN_NUM}+)(?:村民小组|小组|组)"
 _GROUP = re.compile(_GROUP_TEXT)
+_NAMED_GROUP = re.compile(rf"{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组村', 1, 5)}组")
 # 村 ends a village name unless it is the 村 of "XX新村" (a compound) — a committee or
 # a group after it still makes a village ("张家新村村委会", "张家新村3组") — or another
 # 村 follows that is not the committee's ("新村村3组" is the village 新村村).
@@ -275,9 +282,11 @@ _VILLAGE = (
     + _GROUP_TEXT.replace("?P<n>", "")
     + r"))(?!村(?!委会|民委员会))"
 )
+# A community may be named after a road ("湖南路社区"); "东风居委会" is 东风社区.
 _COMMUNITY = re.compile(
-    rf"(?P<name>{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组', 0, 9)})"
-    rf"(?:(?P<sq>社区)(?:居民委员会|居委会)?|(?P<vil>{_VILLAGE})(?:民委员会|委会)?)"
+    rf"(?P<name>{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组', 0, 9, '社区|居')})"
+    rf"(?:(?P<sq>社区|居民委员会|居委会)(?:居民委员会|居委会)?|"
+    rf"(?P<vil>{_VILLAGE})(?:民委员会|委会)?)"
     r"(?![路街巷道口小花])(?:村民委员会|村委会|居民委员会|居委会)?"
 )
 _ROAD = re.compile(
@@ -286,6 +295,7 @@ _ROAD = re.compile(
 _ROAD_TAIL = re.compile(
     rf"(?:[东西南北中]段|[东西南北]?延长线|辅路|(?:[0-9]+|{_CN_NUM}+)段|步行街)"
 )
+_TWICE = re.compile(r"([路街道巷弄])\1*(?=第?[0-9])")
 _LANE = re.compile(rf"(?P<n>[0-9]+|{_CN_NUM}+)(?P<suf>弄|巷|支路)")
 _ALLEY = re.compile(rf"{_name('省市区县旗镇乡号栋幢座室', 0, 7)}(?:胡同|巷|弄|里)")
 _COMPOUND_SUFFIX = (
@@ -295,18 +305,25 @@ _PHASE = rf"(?:(?:[0-9]+|{_CN_NUM}+)期)?"
 # The name is greedy, so the longest compound wins: "翠苑花园" rather than "翠苑", and
 # a name may hold suffix characters itself ("碧桂园", "万科城市花园").
 _COMPOUND_NAME = rf"(?:(?![省区县镇乡号栋幢座层室单组]){_C}){{0,11}}"
-_COMPOUND = re.compile(rf"{_C}{_COMPOUND_NAME}{_COMPOUND_SUFFIX}{_PHASE}")
+_LATIN = r"[A-Za-z]+(?![A-Za-z栋幢座楼单号层室])"  # "SOHO现代城", "AB小区"
+_COMPOUND = re.compile(rf"(?:{_LATIN}|{_C}){_COMPOUND_NAME}{_COMPOUND_SUFFIX}{_PHASE}")
 _COMPOUND_AFTER_ROAD = re.compile(rf"(?:{_C}{_COMPOUND_NAME})?{_COMPOUND_SUFFIX}{_PHASE}")
 _NUM = rf"第?(?P<n>[0-9]+|{_CN_NUM}+)"
 _NUMBER = re.compile(rf"第?(?P<n>[0-9]+(?:-[0-9]+)?|{_CN_NUM}+)号++(?![楼房栋])院?")
+# Digits split by a space, comma, 、, /, ~ or 至 ("10至12号", "幸福路12 3栋") keep a "-".
+_DIGIT_GAP = re.compile(r"(?<=[0-9０-９])(?:[\s,，、/~～]+|至)(?=[0-9０-９])")
+_BARE_NUMBER = re.compile(r"(?P<n>[0-9]+)(?:-(?=[0-9A-Z]+(?:栋|幢|座|号楼))|$)")
+_UNIT_ROOM = re.compile(r"(?P<u>[0-9]{1,2})-(?P<r>[0-9]{3,4})(?![0-9])")
 _TRIPLE = re.compile(r"(?P<b>[0-9]+)-(?P<u>[0-9]+)-(?P<r>[0-9]+)(?:室|号|号房)?(?![0-9])")
 _BUILDING = re.compile(
-    rf"第?(?P<n>[0-9]+[A-Z]?|[A-Z][0-9]*|{_CN_NUM}+)(?:号楼|号栋|栋|幢|座)(?:栋|幢|座)*"
+    rf"第?(?P<n>[0-9]+[A-Z]?|[A-Z][0-9]*|{_CN_NUM}+)(?:号楼|号栋|栋|幢|座|号(?=[0-9]+单元))(?:栋|幢|座)*"
 )
 _UNIT = re.compile(rf"{_NUM}单元(?:单元)*")
 _FLOOR = re.compile(rf"(?P<neg>负|-)?{_NUM}(?:层|楼)(?:层)*")
-_ROOM = re.compile(rf"(?P<n>[A-Z]?[0-9]+(?:-[0-9]+)?|{_CN_NUM}+)(?P<suf>室|号房|房|户|号)")
-_BARE_ROOM = re.compile(r"(?P<n>[0-9]{3,4})(?![0-9])")
+_ROOM = re.compile(rf"-?(?P<n>[A-Z]?[0-9]+(?:-[0-9]+)?|{_CN_NUM}+)(?P<suf>室|号房|房间?|户|号)室*")
+_BARE_ROOM = re.compile(
+    r"-?(?P<n>[0-9]{1,2}-[0-9]{1,2}|[0-9]{3,4}|[零〇一二三四五六七八九]{3,4})(?![0-9])"
+)
 _LEADING = re.compile(r"^(?:中华人民共和国|中国)?(?:地址|住址|家住|现住|住在|位于)?")
 _HAS_CJK = re.compile(_C)
 
@@ -349,9 +366,9 @@ def _read_admin(r: _Reader) -> None:
     if m and m.group("suffix"):
         r.found["province"] = _REGIONS.get(m.group("short"), m.group("short") + "省")
         r.pos = m.end()
-    elif m:  # a bare "湖北" is a province only when a city follows ("湖南路" is a road)
-        city = _CITY.match(r.text, m.end())
-        if city:
+    elif m and r.text[m.end() : m.end() + 1] not in "路街道巷弄":
+        # a bare "湖北" is a province only when a city or county follows ("湖南路" is a road)
+        if _CITY.match(r.text, m.end()) or _DISTRICT.match(r.text, m.end()):
             r.found["province"] = _REGIONS.get(m.group("short"), m.group("short") + "省")
             r.pos = m.end()
     m = r.match(_MUNICIPALITY)
@@ -374,9 +391,13 @@ def _read_place(r: _Reader) -> None:
     if m:
         r.found["community"] = m.group("name") + ("社区" if m.group("sq") else "村")
         r.pos = m.end()
-        if m.group("vil") and r.take_numbered(_GROUP, "road", "组"):
+        if m.group("vil") and (
+            r.take_numbered(_GROUP, "road", "组") or r.take(_NAMED_GROUP, "road")
+        ):
             return
     if r.take(_ROAD, "road"):
+        if (twice := _TWICE.match(r.text, r.pos)) and twice.group(1) == r.found["road"][-1]:
+            r.pos = twice.end()  # "幸福路路12号"
         while tail := r.match(_ROAD_TAIL):
             r.found["road"] += tail.group(0)
             r.pos = tail.end()
@@ -396,7 +417,11 @@ def _read_place(r: _Reader) -> None:
 
 
 def _read_door(r: _Reader) -> None:
-    r.take_numbered(_NUMBER, "number", "号")
+    if (
+        not r.take_numbered(_NUMBER, "number", "号")
+        and r.found.get("road", "")[-1:] in "路街道巷弄同组"
+    ):
+        r.take_numbered(_BARE_NUMBER, "number", "号")  # a missing 号: "幸福路12"
     if "number" in r.found and (alias := r.match(_COMPOUND)):
         r.aside.append(alias.group(0))
         r.pos = alias.end()
@@ -416,6 +441,9 @@ def _read_door(r: _Reader) -> None:
         if value is not None:
             r.found["building"] = f"{value}栋"
             r.pos = m.end()
+            if pair := r.match(_UNIT_ROOM):  # "3栋2-301"
+                r.found["unit"] = f"{int(pair.group('u'))}单元"
+                r.pos = pair.start("r")
     r.take_numbered(_UNIT, "unit", "单元")
     r.take_numbered(_FLOOR, "floor", "层")
     inside = any(level in r.found for level in ("building", "unit", "floor"))
@@ -443,7 +471,7 @@ def parse_address(text: str) -> ParsedAddress:
                 "The address is empty: type at least a road or compound and a number, e.g. 幸福路12号3栋2单元301室."
             )
         )
-    normal = _LEADING.sub("", normalise_text(text))
+    normal = _LEADING.sub("", normalise_text(_DIGIT_GAP.sub("-", text)))
     r = _Reader(normal)
     _read_admin(r)
     _read_place(r)

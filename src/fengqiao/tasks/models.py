@@ -50,6 +50,7 @@ class TaskSource(enum.StrEnum):
     VISIT = "visit"
     SCHOOL_GATE = "school_gate"
     AD_HOC = "ad_hoc"
+    FRAUD_ORDER = "fraud_order"
 
 
 class FollowUpStatus(enum.StrEnum):
