@@ -114,11 +114,7 @@ def read_rows(path: Path, filename: str) -> Iterator[FileRow]:
         yield from _read_excel(path, filename)
         return
     if suffix not in (".csv", ".txt"):
-        raise InvalidInput(
-            _("{file}: send a .csv or .xlsx file (an old .xls: save it as .xlsx first).").format(
-                file=filename
-            )
-        )
+        raise InvalidInput(wrong_kind_message(filename))
     with path.open("rb") as fh:
         encoding = _decode(fh.read(65536))
     with path.open(encoding=encoding, newline="") as fh:
@@ -150,6 +146,18 @@ def _read_excel(path: Path, filename: str) -> Iterator[FileRow]:
             yield _row(header, names, list(cells), i)
     finally:
         book.close()
+
+
+def wrong_kind_message(filename: str) -> str:
+    return _("{file}: send a .csv or .xlsx file (an old .xls: save it as .xlsx first).").format(
+        file=filename
+    )
+
+
+def too_large_message(filename: str, limit: int) -> str:
+    return _("{file} is larger than {mb} MB: split it into several files.").format(
+        file=filename, mb=limit // (1024 * 1024)
+    )
 
 
 def _empty(row: FileRow) -> bool:

@@ -29,6 +29,7 @@ from fengqiao.fraud.models import (
     FraudCall,
     FraudOrder,
     FraudOrderEvent,
+    FraudWarning,
     OrderStatus,
     Outcome,
     WarningLevel,
@@ -39,7 +40,7 @@ from fengqiao.incidents.models import Channel as IncidentChannel
 from fengqiao.incidents.models import Priority
 from fengqiao.incidents.schemas import IncidentIn
 from fengqiao.live import service as live
-from fengqiao.org.models import GridAssignment, Person, PoliceDistrict, PoliceGrid
+from fengqiao.org.models import GridAssignment, Person, PersonKind, PoliceDistrict, PoliceGrid
 from fengqiao.tasks.follow_ups import schedule_follow_up
 from fengqiao.tasks.models import Task, TaskKind, TaskStatus
 
@@ -566,3 +567,80 @@ def _chiefs(session: Session, station_id: int) -> list[int]:
         )
         if p is not None
     ]
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+def list_orders(
+    session: Session,
+    principal: Principal,
+    *,
+    status: OrderStatus | None = None,
+    queue: bool = False,
+    mine: bool = False,
+    open_only: bool = False,
+    limit: int = 200,
+) -> list[FraudOrder]:
+    """Orders in scope, the most pressing first: escalated, then by deadline."""
+    require(principal, Permission.HANDLE_WARNINGS)
+    query = select(FraudOrder).where(scope(principal))
+    if status is not None:
+        query = query.where(FraudOrder.status == status)
+    if queue:
+        query = query.where(FraudOrder.status == OrderStatus.QUEUED)
+    if open_only:
+        query = query.where(FraudOrder.status != OrderStatus.CLOSED)
+    if mine:
+        query = query.where(FraudOrder.assignee_id == principal.person_id)
+    query = query.order_by(
+        FraudOrder.escalation.desc(), FraudOrder.contact_due_at, FraudOrder.id
+    ).limit(min(max(limit, 1), 1000))
+    return list(session.scalars(query))
+
+
+def timeline(session: Session, order: FraudOrder) -> list[FraudOrderEvent]:
+    return list(
+        session.scalars(
+            select(FraudOrderEvent)
+            .where(FraudOrderEvent.order_id == order.id)
+            .order_by(FraudOrderEvent.at, FraudOrderEvent.id)
+        )
+    )
+
+
+def calls(session: Session, order: FraudOrder) -> list[FraudCall]:
+    return list(
+        session.scalars(
+            select(FraudCall).where(FraudCall.order_id == order.id).order_by(FraudCall.at)
+        )
+    )
+
+
+def warnings_of(session: Session, order: FraudOrder) -> list[FraudWarning]:
+    return list(
+        session.scalars(
+            select(FraudWarning)
+            .where(FraudWarning.order_id == order.id)
+            .order_by(FraudWarning.warned_at)
+            .limit(100)
+        )
+    )
+
+
+def team_of(session: Session, principal: Principal, order: FraudOrder) -> list[Person]:
+    """Who the order may be given to: the grid team's police, else the station's."""
+    query = (
+        select(Person)
+        .join(GridAssignment, GridAssignment.person_id == Person.id)
+        .where(GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)))
+        .distinct()
+        .order_by(Person.name)
+    )
+    if order.grid_id is not None:
+        query = query.where(GridAssignment.grid_id == order.grid_id)
+    elif order.station_id is not None:
+        query = query.where(Person.station_id == order.station_id)
+    elif principal.station_ids is not None:
+        query = query.where(Person.station_id.in_(sorted(principal.station_ids)))
+    return list(session.scalars(query.limit(300)))

@@ -287,7 +287,11 @@ _COMMUNITY = re.compile(
     rf"(?P<name>{_name('省市区县旗镇乡街道路巷弄号栋幢座楼层室组', 0, 9, '社区|居')})"
     rf"(?:(?P<sq>社区|居民委员会|居委会)(?:居民委员会|居委会)?|"
     rf"(?P<vil>{_VILLAGE})(?:民委员会|委会)?)"
-    r"(?![路街巷道口小花])(?:村民委员会|村委会|居民委员会|居委会)?"
+    r"(?![东西南北中]?大?[路街巷道]|[口小花])(?:村民委员会|村委会|居民委员会|居委会)?"
+)
+# A park or campus written before its road ("科技园科苑路") is set aside, not the road.
+_AREA = re.compile(
+    rf"{_C}{{0,6}}?(?:工业园|科技园|产业园|软件园|科学城|生态城|大学城)(?={_C}{{2,9}}?(?:大道|路|街))"
 )
 _ROAD = re.compile(
     rf"{_name('省市区县旗镇乡号栋幢座室', 0, 11)}(?:大道|大街|胡同|路|街|巷|弄|(?<!街)道)"
@@ -363,14 +367,16 @@ class _Reader:
 
 def _read_admin(r: _Reader) -> None:
     m = r.match(_PROVINCE)
-    if m and m.group("suffix"):
+    # a bare "湖北" is a province only when a city or county follows ("湖南路" is a road)
+    if m and (
+        m.group("suffix")
+        or (
+            r.text[m.end() : m.end() + 1] not in "路街道巷弄"
+            and (_CITY.match(r.text, m.end()) or _DISTRICT.match(r.text, m.end()))
+        )
+    ):
         r.found["province"] = _REGIONS.get(m.group("short"), m.group("short") + "省")
         r.pos = m.end()
-    elif m and r.text[m.end() : m.end() + 1] not in "路街道巷弄":
-        # a bare "湖北" is a province only when a city or county follows ("湖南路" is a road)
-        if _CITY.match(r.text, m.end()) or _DISTRICT.match(r.text, m.end()):
-            r.found["province"] = _REGIONS.get(m.group("short"), m.group("short") + "省")
-            r.pos = m.end()
     m = r.match(_MUNICIPALITY)
     if m and (m.group("suffix") or _DISTRICT.match(r.text, m.end())):
         r.found["city"] = m.group("short") + "市"
@@ -395,6 +401,9 @@ def _read_place(r: _Reader) -> None:
             r.take_numbered(_GROUP, "road", "组") or r.take(_NAMED_GROUP, "road")
         ):
             return
+    if area := r.match(_AREA):
+        r.aside.append(area.group(0))
+        r.pos = area.end()
     if r.take(_ROAD, "road"):
         if (twice := _TWICE.match(r.text, r.pos)) and twice.group(1) == r.found["road"][-1]:
             r.pos = twice.end()  # "幸福路路12号"
@@ -417,10 +426,8 @@ def _read_place(r: _Reader) -> None:
 
 
 def _read_door(r: _Reader) -> None:
-    if (
-        not r.take_numbered(_NUMBER, "number", "号")
-        and r.found.get("road", "")[-1:] in "路街道巷弄同组"
-    ):
+    road = r.found.get("road", "")
+    if not r.take_numbered(_NUMBER, "number", "号") and road and road[-1] in "路街道巷弄同组":
         r.take_numbered(_BARE_NUMBER, "number", "号")  # a missing 号: "幸福路12"
     if "number" in r.found and (alias := r.match(_COMPOUND)):
         r.aside.append(alias.group(0))

@@ -196,6 +196,28 @@
     el.dataset.pins = String(pins.length);
   }
 
+  // A dissuasion order for me arrives on the live feed: say so at once, then reload the
+  // list (unless something is being typed) so that its task shows.
+  function listen() {
+    if (!window.EventSource || !root.dataset.stream) return;
+    var source = new EventSource(root.dataset.stream);
+    source.addEventListener("hello", function () { root.dataset.live = "on"; });
+    source.addEventListener("fraud_order", function (e) {
+      var data = JSON.parse(e.data);
+      if (String(data.person) !== root.dataset.person) return;
+      var alert = document.getElementById("fraud-alert");
+      var link = alert.querySelector("a");
+      link.href = "/fraud/orders/" + data.order;
+      link.textContent = msgs.msgFraud + " · " + data.title + " · " + data.label;
+      alert.hidden = false;
+      alert.dataset.order = String(data.order);
+      setTimeout(function () {
+        var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
+        if (!typing && navigator.onLine) window.location.reload();
+      }, 1500);
+    });
+  }
+
   function start() {
     root = document.getElementById("today");
     if (!root) return;
@@ -209,6 +231,7 @@
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(function () {});
     sync();
     setInterval(function () { if (navigator.onLine) sync(); }, 5000);
+    listen();
     root.dataset.ready = "1";
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
