@@ -46,6 +46,9 @@ def run(*args: str, db: Path | None = None, **env: str) -> subprocess.CompletedP
         ["grids", "locate"],
         ["tasks"],
         ["tasks", "generate"],
+        ["fraud"],
+        ["fraud", "import"],
+        ["fraud", "escalate"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
