@@ -59,6 +59,8 @@ PAGES: dict[str, tuple[int, ...]] = {
     f"/registry/addresses/{ADDRESS}/doorplates": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/registry/people/{RESIDENT}": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/registry/units/{UNIT}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    "/fraud": (NO, OK, OK, NO, NO, NO, NO, NO),
+    "/fraud/figures": (OK, OK, OK, NO, NO, NO, OK, NO),
 }
 
 #                               admin chief command officer auxil case legal gridworker
@@ -83,6 +85,9 @@ API: dict[str, tuple[int, ...]] = {
     f"/api/v1/registry/addresses/by-code/{CODE}": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/api/v1/registry/residents/{RESIDENT}": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/api/v1/registry/establishments/{UNIT}": (NO, OK, OK, OK, OK, OK, NO, OK),
+    "/api/v1/fraud/orders": (NO, OK, OK, OK, OK, NO, NO, NO),
+    "/api/v1/fraud/orders?queue=true": (NO, OK, OK, OK, OK, NO, NO, NO),
+    "/api/v1/fraud/figures": (OK, OK, OK, NO, NO, NO, OK, NO),
 }
 
 # Answers that are neither a page nor JSON: a doorplate's QR redirect (303 to the address
