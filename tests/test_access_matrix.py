@@ -29,6 +29,7 @@ HTML = {"Accept": "text/html"}
 GRID = "{grid}"  # placeholder in a path: a grid every demo account may see
 # Registry records made in that grid by the fixture (the demo may hold none).
 ADDRESS, RESIDENT, UNIT, FILE, CODE = "{address}", "{resident}", "{unit}", "{file}", "{code}"
+NOTICE = "{notice}"  # a notice to residents, published by the chief in that grid
 
 # One column per demo account; the demo has one account per role.
 ROLES = ("admin", "chief", "command", "officer", "auxiliary", "case", "legal", "gridworker")
@@ -60,6 +61,9 @@ PAGES: dict[str, tuple[int, ...]] = {
     f"/registry/people/{RESIDENT}": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/registry/units/{UNIT}": (NO, OK, OK, OK, OK, OK, NO, OK),
     "/fraud": (NO, OK, OK, NO, NO, NO, NO, NO),
+    "/notices": (NO, OK, OK, OK, NO, NO, NO, NO),
+    "/notices/groups": (NO, OK, OK, OK, NO, NO, NO, NO),
+    f"/notices/{NOTICE}": (NO, OK, OK, OK, NO, NO, NO, NO),
     "/fraud/figures": (OK, OK, OK, NO, NO, NO, OK, NO),
 }
 
@@ -88,6 +92,9 @@ API: dict[str, tuple[int, ...]] = {
     "/api/v1/fraud/orders": (NO, OK, OK, OK, OK, NO, NO, NO),
     "/api/v1/fraud/orders?queue=true": (NO, OK, OK, OK, OK, NO, NO, NO),
     "/api/v1/fraud/figures": (OK, OK, OK, NO, NO, NO, OK, NO),
+    "/api/v1/notices": (NO, OK, OK, OK, NO, NO, NO, NO),
+    "/api/v1/notice-groups": (NO, OK, OK, OK, NO, NO, NO, NO),
+    f"/api/v1/notices/{NOTICE}": (NO, OK, OK, OK, NO, NO, NO, NO),
 }
 
 # Answers that are neither a page nor JSON: a doorplate's QR redirect (303 to the address
@@ -186,7 +193,13 @@ def registry_records(client: TestClient, grid_id: int) -> dict[str, str]:
             kind=AttachmentKind.PHOTO,
             raw=photo.getvalue(),
         )
+        from fengqiao.notify import service as notify
+
+        notice = notify.publish(
+            session, chief, title="矩阵通知", body="请拨打96110", grid_ids=[grid_id]
+        )
         return {
+            NOTICE: str(notice.id),
             ADDRESS: str(address.id),
             RESIDENT: str(person.id),
             UNIT: str(unit.id),

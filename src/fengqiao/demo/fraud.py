@@ -21,6 +21,9 @@ from fengqiao.db import utcnow
 from fengqiao.fraud import intake, orders
 from fengqiao.fraud.models import Channel, ContactMethod, FraudOrder, Outcome, WarningType
 from fengqiao.i18n import _
+from fengqiao.notify import service as notify
+from fengqiao.notify.models import Notice
+from fengqiao.org.models import PoliceGrid
 from fengqiao.registry.models import Address, RecordStatus, Resident
 
 DAYS = 14
@@ -92,7 +95,23 @@ def build_fraud(session: Session, settings: Settings, *, seed: int) -> str:
             made += 1
             if day > 0 or rng.random() < 0.3:
                 _close(session, principal, settings, results[0].order_id, rng)
-    return _("Anti-fraud: {n} dissuasion orders from two weeks of warnings.").format(n=made)
+    groups = notify.seed_groups(session)
+    if groups and session.scalar(select(Notice.id).limit(1)) is None:
+        grids = session.scalars(
+            select(PoliceGrid.id).where(PoliceGrid.active()).order_by(PoliceGrid.id).limit(12)
+        ).all()
+        notify.publish(
+            session,
+            principal,
+            title="警惕冒充客服退款诈骗",
+            body="近期辖区多发冒充电商客服以“退款”“理赔”为由的诈骗。凡要求下载陌生软件、"
+            "共享屏幕或转账验证的，都是诈骗！如有疑问请拨打 96110 或 110。",
+            grid_ids=list(grids),
+            client_key=f"demo-notice-{seed}",
+        )
+    return _(
+        "Anti-fraud: {n} dissuasion orders from two weeks of warnings; {groups} resident groups."
+    ).format(n=made, groups=groups)
 
 
 def _pick(rng: random.Random) -> tuple[WarningType, str]:

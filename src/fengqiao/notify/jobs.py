@@ -19,7 +19,9 @@ def send_once(factory: sessionmaker[Session], settings: Settings) -> SendSummary
     return send_pending(factory, settings)
 
 
-async def run_sender(factory: sessionmaker[Session], settings: Settings, stop: asyncio.Event) -> None:
+async def run_sender(
+    factory: sessionmaker[Session], settings: Settings, stop: asyncio.Event
+) -> None:
     """Send what is due every ``notify_check_seconds`` until ``stop`` is set; the work
     runs in a thread off the event loop, and a round under way is finished before
     returning (so that no connection is left behind when the app shuts its engine)."""

@@ -131,7 +131,7 @@ def claim_due(session: Session, now: datetime, *, limit: int = BATCH) -> list[Ou
         .where(NoticeDelivery.id.in_(claimed))
         .order_by(NoticeDelivery.id)
         .execution_options(populate_existing=True)
-    ).tuples()
+    )
     return [
         Outgoing(
             delivery_id=d.id,
@@ -229,7 +229,8 @@ def _attempt(channel: Channel | None, item: Outgoing, now: datetime) -> str | No
         return exc.message
     except Exception as exc:  # a fault in one channel must not stop the round
         log.exception("notice delivery %s failed unexpectedly", item.delivery_id)
-        return f"{type(exc).__name__}: {exc}"[:300]
+        # Only the kind of fault: its text may hold the webhook address and its token.
+        return _("Sending failed unexpectedly ({error}).").format(error=type(exc).__name__)
     return None
 
 
