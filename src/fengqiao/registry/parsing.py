@@ -10,7 +10,9 @@ can never reach across digits. Decisions worth knowing:
 * ``#`` directly after a digit means 号 ("12#" → "12号"), so "12#楼" reads as building
   "12栋"; any other ``#`` is dropped as noise.
 * A floor is only set when written (5层 / 5楼); "3栋2单元502" gives room "502室".
-* "3-2-301" after a road or compound is building, unit and room.
+* "3-2-301" after a road or compound is building, unit and room; "3栋2-301" is unit 2
+  room 301. Digits split by a space, comma, 、 / ~ or 至 keep a "-" ("10至12号" →
+  "10-12号"); a number right after a road without 号 is the door number ("幸福路12").
 * A compound written right after a road (no door number between) joins the road
   ("幸福路锦绣花园"); a compound after a door number is an alias and goes to ``rest``.
 * A lane after a road stays part of the road ("长乐路100弄").
@@ -260,13 +262,13 @@ _MUNICIPALITY = re.compile(rf"(?P<short>{'|'.join(_MUNICIPALITIES)})(?P<suffix>�
 # district, 花园区 is not.
 _CITY = re.compile(
     rf"{_name(_ADMIN_STOP, 1, 3)}州(?![市区县路街道巷])|"
-    rf"{_name(_ADMIN_STOP, 0, 9, '市')}(?:市(?!场|民|政|委|花园|广场|中心|之)|自治州|地区|盟)"
+    rf"{_name(_ADMIN_STOP, 0, 9, '市')}(?:市(?!场|民|政|委|花园|广场|中心|之|镇)|自治州|地区|盟)"
 )
 _DISTRICT = re.compile(
     rf"{_name(_ADMIN_STOP, 0, 9, '[区县旗]')}(?<![小社景校厂片营])(?<![^业]园)区(?!街道)|"
     rf"{_name(_ADMIN_STOP, 0, 9, '[县旗]')}(?:县|旗)"
 )
-_COUNTY_CITY = re.compile(rf"{_name(_ADMIN_STOP, 0, 9, '市')}市(?!场|民|政|委|花园|广场|中心)")
+_COUNTY_CITY = re.compile(rf"{_name(_ADMIN_STOP, 0, 9, '市')}市(?!场|民|政|委|花园|广场|中心|镇)")
 _STREET = re.compile(
     rf"(?P<name>{_name('省市区县旗镇乡路巷弄号栋幢座楼层室组', 1, 7, '镇|乡|街道')}路?)"
     r"(?:(?P<office>街道)(?:办事处)?(?!口)|(?P<town>镇|乡)(?!村|下|镇))"
@@ -426,9 +428,12 @@ def _read_place(r: _Reader) -> None:
 
 
 def _read_door(r: _Reader) -> None:
-    road = r.found.get("road", "")
-    if not r.take_numbered(_NUMBER, "number", "号") and road and road[-1] in "路街道巷弄同组":
-        r.take_numbered(_BARE_NUMBER, "number", "号")  # a missing 号: "幸福路12"
+    kind = r.found.get("road", " ")[-1]  # " ": no road; not a road suffix: a compound
+    on_road = kind in "路街道巷弄同组"
+    # in a compound "3号2单元" is building 3; on a road "12" is a door number without 号
+    door = kind == " " or on_road or not r.match(_BUILDING)
+    if door and not r.take_numbered(_NUMBER, "number", "号") and on_road:
+        r.take_numbered(_BARE_NUMBER, "number", "号")
     if "number" in r.found and (alias := r.match(_COMPOUND)):
         r.aside.append(alias.group(0))
         r.pos = alias.end()
@@ -453,7 +458,10 @@ def _read_door(r: _Reader) -> None:
                 r.pos = pair.start("r")
     r.take_numbered(_UNIT, "unit", "单元")
     r.take_numbered(_FLOOR, "floor", "层")
-    inside = any(level in r.found for level in ("building", "unit", "floor"))
+    # a house in a lane ("1266弄2号") is a building: a bare room may follow
+    inside = any(level in r.found for level in ("building", "unit", "floor")) or (
+        kind == "弄" and "number" in r.found
+    )
     m = r.match(_ROOM)
     if m and (m.group("suf") != "号" or inside):
         token = m.group("n")
