@@ -48,8 +48,11 @@ def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Set
     name = server.create_database()
     try:
         yield Settings(  # type: ignore[call-arg]
-            database_url=server.sqlalchemy_url(name), secret_key="test-secret", task_scheduler=False,
-            fraud_escalation=False, notify_sender=False
+            database_url=server.sqlalchemy_url(name),
+            secret_key="test-secret",
+            task_scheduler=False,
+            fraud_escalation=False,
+            notify_sender=False,
         )
     finally:
         server.drop_database(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal, system_principal
@@ -48,7 +47,9 @@ def place(session: Session, text: str, *, station_code: str = "QX-CG", offset: i
     return Place(chosen, officer.id, result.address, lon, lat)
 
 
-def resident(session: Session, where: Place, name: str, *, number: str | None, phone: str | None) -> int:
+def resident(
+    session: Session, where: Place, name: str, *, number: str | None, phone: str | None
+) -> int:
     return people.add_resident(
         session,
         SYSTEM,

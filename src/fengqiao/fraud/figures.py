@@ -132,6 +132,7 @@ def figures(
             FraudOrder.warning_count,
             FraudOrder.match_step,
             FraudOrder.match_detail,
+            FraudOrder.assignee_id,
             FraudOrder.contacted_at,
             FraudOrder.outcome,
             FraudOrder.money_saved,
@@ -177,8 +178,12 @@ def _count(row: Row, r: Any) -> None:
     """Add one order (a row of the query) to ``row``."""
     row.orders += 1
     row.received += int(r.warning_count or 1)
-    if r.match_step not in (MatchStep.NONE, MatchStep.STATION) and "placed_by" not in (
-        r.match_detail or {}
+    # Placed by the rules: a grid found, a person to take it (not left for the command
+    # room), not placed by hand.
+    if (
+        r.match_step not in (MatchStep.NONE, MatchStep.STATION)
+        and r.assignee_id is not None
+        and "placed_by" not in (r.match_detail or {})
     ):
         row.matched += 1
     if r.contacted_at is not None:

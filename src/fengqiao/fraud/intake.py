@@ -10,15 +10,15 @@ orders, each with its task for the responsible person and a live event.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from fengqiao.clock import local_day
 from fengqiao.config import Settings
 from fengqiao.db import utcnow
 from fengqiao.fraud import matching
+from fengqiao.fraud.checking import FieldProblem, Incoming, clean
 from fengqiao.fraud.models import (
     LEVEL_RANK,
     Channel,
@@ -43,42 +44,12 @@ from fengqiao.fraud.models import (
 from fengqiao.i18n import _
 from fengqiao.live import service as live
 from fengqiao.privacy import mask_name, mask_phone
-from fengqiao.registry.identity import normalise_id_number, normalise_phone
-from fengqiao.registry.parsing import AddressParseError, ParsedAddress, parse_address
 from fengqiao.tasks.models import Task, TaskKind, TaskSource, TaskStatus
+
+__all__ = ["FieldProblem", "Incoming", "Received", "Totals", "clean", "receive"]
 
 PRIORITY = {WarningLevel.URGENT: 1, WarningLevel.HIGH: 2, WarningLevel.NORMAL: 3}
 DEFAULT_CONTACT = {"urgent": 5, "high": 30, "normal": 1440}
-MAX_TEXT = {"name": 50, "address": 300, "detail": 1000, "source": 40, "external_id": 90}
-
-
-class FieldProblem(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One checked warning."""
-
-    source: str
-    external_key: str
-    warning_type: WarningType
-    level: WarningLevel
-    warned_at: datetime
-    name: str | None
-    phone: str | None
-    id_number: str | None
-    address_text: str | None
-    parsed: ParsedAddress | None
-    lon: float | None
-    lat: float | None
-    detail: str
-    person_key: str
-    batch_id: int | None = None
-    row_no: int | None = None
 
 
 @dataclass
@@ -102,181 +73,6 @@ class Totals:
     orders: int = 0
     queued: int = 0
     by_step: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-def _digest(*parts: object) -> str:
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def _text(raw: Mapping[str, Any], name: str, limit: int) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    if len(text) > limit:
-        raise FieldProblem(
-            name, _("Too long: at most {n} characters are kept; shorten it.").format(n=limit)
-        )
-    return text or None
-
-
-def _choice(raw: Mapping[str, Any], name: str, kind: type[Any], default: Any = None) -> Any:
-    value = raw.get(name)
-    if value is None or str(value).strip() == "":
-        if default is not None:
-            return default
-        raise FieldProblem(name, _("Missing: give one of {choices}.").format(choices=_values(kind)))
-    text = str(value).strip().lower()
-    for member in kind:
-        if text in (member.value, str(member.name).lower()) or text == _(str(member.value)):
-            return member
-    labels = _ALIASES.get(kind, {})
-    if str(value).strip() in labels:
-        return labels[str(value).strip()]
-    raise FieldProblem(
-        name,
-        _("“{value}” is not a known value: use one of {choices}.").format(
-            value=value, choices=_values(kind)
-        ),
-    )
-
-
-def _values(kind: type[Any]) -> str:
-    return ", ".join(m.value for m in kind)
-
-
-# Chinese words the centres use in their files.
-_ALIASES: dict[type[Any], dict[str, Any]] = {
-    WarningType: {
-        "正在通话": WarningType.SCAM_CALL,
-        "涉诈电话": WarningType.SCAM_CALL,
-        "疑似诈骗来电": WarningType.SCAM_CALL,
-        "涉诈APP": WarningType.SCAM_APP,
-        "涉诈app": WarningType.SCAM_APP,
-        "安装涉诈APP": WarningType.SCAM_APP,
-        "可疑转账": WarningType.SUSPICIOUS_TRANSFER,
-        "可疑交易": WarningType.SUSPICIOUS_TRANSFER,
-        "易受骗群体": WarningType.AT_RISK,
-        "高危人群": WarningType.AT_RISK,
-    },
-    WarningLevel: {
-        "紧急": WarningLevel.URGENT,
-        "高": WarningLevel.HIGH,
-        "高风险": WarningLevel.HIGH,
-        "中": WarningLevel.NORMAL,
-        "中风险": WarningLevel.NORMAL,
-        "低": WarningLevel.NORMAL,
-        "低风险": WarningLevel.NORMAL,
-        "一般": WarningLevel.NORMAL,
-    },
-}
-
-
-def _when(raw: Mapping[str, Any], now: datetime) -> datetime:
-    value = raw.get("warned_at")
-    if value is None or value == "":
-        return now
-    if isinstance(value, datetime):
-        at = value
-    else:
-        text = str(value).strip().replace("/", "-")
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            raise FieldProblem(
-                "warned_at",
-                _("“{value}” is not a time: write it like 2026-11-22 14:05:00.").format(
-                    value=value
-                ),
-            ) from None
-    if at.tzinfo is None:
-        from fengqiao.clock import CHINA_TZ
-
-        at = at.replace(tzinfo=CHINA_TZ)
-    if at > now + timedelta(minutes=10):
-        raise FieldProblem(
-            "warned_at", _("The time lies in the future: check the clock or the date.")
-        )
-    return at
-
-
-def _coordinate(raw: Mapping[str, Any], name: str, lo: float, hi: float) -> float | None:
-    value = raw.get(name)
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise FieldProblem(name, _("“{value}” is not a number.").format(value=value)) from None
-    if not lo <= number <= hi:
-        raise FieldProblem(
-            name,
-            _("{value} lies outside {lo}…{hi} (WGS-84 degrees).").format(value=value, lo=lo, hi=hi),
-        )
-    return number
-
-
-def clean(raw: Mapping[str, Any], *, source: str, now: datetime | None = None) -> Incoming:
-    """Check one warning; raises :class:`FieldProblem` naming the first wrong field."""
-    now = now or utcnow()
-    src = _text(raw, "source", MAX_TEXT["source"]) or source
-    warning_type = _choice(raw, "type", WarningType)
-    level = _choice(raw, "level", WarningLevel, default=WarningLevel.NORMAL)
-    name = _text(raw, "name", MAX_TEXT["name"])
-    id_number = _text(raw, "id_number", 30)
-    if id_number:
-        try:
-            id_number = normalise_id_number(id_number)
-        except ValueError as exc:
-            raise FieldProblem("id_number", str(exc)) from None
-    phone = _text(raw, "phone", 30)
-    if phone:
-        try:
-            phone = normalise_phone(phone)
-        except ValueError as exc:
-            raise FieldProblem("phone", str(exc)) from None
-    if not id_number and not phone:
-        raise FieldProblem(
-            "phone", _("Give the person's phone or identity-card number: one of them is needed.")
-        )
-    address_text = _text(raw, "address", MAX_TEXT["address"])
-    parsed: ParsedAddress | None = None
-    if address_text:
-        try:
-            parsed = parse_address(address_text)
-        except AddressParseError:
-            parsed = None  # kept as text; matching falls back on the other steps
-    lon = _coordinate(raw, "lon", -180, 180)
-    lat = _coordinate(raw, "lat", -90, 90)
-    if (lon is None) != (lat is None):
-        raise FieldProblem("lat" if lat is None else "lon", _("Give both lon and lat, or neither."))
-    warned_at = _when(raw, now)
-    detail = _text(raw, "detail", MAX_TEXT["detail"]) or ""
-    external = _text(raw, "external_id", MAX_TEXT["external_id"])
-    key = (
-        f"id:{external}"
-        if external
-        else "sha:"
-        + _digest(warning_type, level, warned_at.isoformat(), id_number, phone, name, address_text)
-    )
-    person = "id:" + _digest(id_number) if id_number else "ph:" + _digest(phone)
-    return Incoming(
-        source=src,
-        external_key=key,
-        warning_type=warning_type,
-        level=level,
-        warned_at=warned_at,
-        name=name,
-        phone=phone,
-        id_number=id_number,
-        address_text=address_text,
-        parsed=parsed,
-        lon=lon,
-        lat=lat,
-        detail=detail,
-        person_key=person,
-    )
 
 
 # --- storing -------------------------------------------------------------------------------
@@ -384,14 +180,21 @@ def _receive(
     merges: dict[int, list[int]] = defaultdict(list)  # order id → item indexes
     expired: list[int] = []
     for person, idx in by_person.items():
+        # A gap longer than the window starts a new order (a file may cover days).
+        runs = [idx[:1]]
+        for before, i in pairwise(idx):
+            if items[i].warned_at - items[before].warned_at > window:
+                runs.append([])
+            runs[-1].append(i)
         order = takers.get(person)
         if order is not None and items[idx[0]].warned_at - order.last_warning_at > window:
             expired.append(order.id)
             order = None
         if order is not None:
-            merges[order.id].extend(idx)
-        else:
-            new_orders.append((person, idx))
+            merges[order.id].extend(runs.pop(0))
+            if runs:
+                expired.append(order.id)
+        new_orders.extend((person, run) for run in runs)
     if expired:
         session.execute(update(FraudOrder).where(FraudOrder.id.in_(expired)).values(merge_key=None))
         session.flush()
@@ -434,7 +237,7 @@ def _receive(
             r.order_id = order_of[(items[i].source, items[i].external_key)]
     rows = [_warning_row(items[i], channel, results[i], principal, now) for i in fresh]
     if rows:
-        session.execute(insert(FraudWarning), rows)
+        session.execute(insert(FraudWarning).execution_options(render_nulls=True), rows)
     totals.accepted = len(fresh)
     return [r for r in results if r is not None], totals
 
@@ -474,14 +277,15 @@ def _insert_orders(
     now: datetime,
 ) -> list[int]:
     rows = []
-    for (person, idx), match in zip(new_orders, matches, strict=True):
+    newest = {person: k for k, (person, _idx) in enumerate(new_orders)}
+    for k, ((person, idx), match) in enumerate(zip(new_orders, matches, strict=True)):
         group = [items[i] for i in idx]
         first, last = group[0], group[-1]
         level = max((g.level for g in group), key=lambda lv: LEVEL_RANK[lv])
         contact_due, visit_due = deadlines(settings, level, now)
         rows.append(
             {
-                "merge_key": person,
+                "merge_key": person if newest[person] == k else None,  # its last spell
                 "person_key": person,
                 "name": last.name or first.name,
                 "phone": last.phone or first.phone,
@@ -512,8 +316,31 @@ def _insert_orders(
                 "created_at": now,
             }
         )
+    # render_nulls: without it the ORM leaves out the None values of each row and cuts the
+    # rows into runs of equal keys, so a chunk went out as almost one INSERT per order.
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids from the sequence first, then a plain executemany (pipelined by psycopg):
+        # INSERT … RETURNING of a chunk is one statement with tens of thousands of
+        # parameters, several times slower for the server to parse and plan.
+        ids = [
+            int(i)
+            for i in session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('fraud_order', 'id')) AS id "
+                    "FROM generate_series(1, :n) ORDER BY id"
+                ),
+                {"n": len(rows)},
+            )
+        ]
+        for row, order_id in zip(rows, ids, strict=True):
+            row["id"] = order_id
+        session.execute(insert(FraudOrder).execution_options(render_nulls=True), rows)
+        return ids
     result = session.execute(
-        insert(FraudOrder).returning(FraudOrder.id, sort_by_parameter_order=True), rows
+        insert(FraudOrder)
+        .returning(FraudOrder.id, sort_by_parameter_order=True)
+        .execution_options(render_nulls=True),
+        rows,
     )
     return [int(r[0]) for r in result]
 
@@ -614,7 +441,7 @@ def _insert_tasks(
             )
         )
     if rows:
-        session.execute(insert(Task), rows)
+        session.execute(insert(Task).execution_options(render_nulls=True), rows)
 
 
 def _announce(

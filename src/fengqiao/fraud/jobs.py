@@ -1,21 +1,117 @@
 """The watch over fraud-order deadlines, run inside each app process (and by
 ``fengqiao fraud escalate`` from cron). Any number may run: each order is escalated
-once per stage by a conditional update (see orders.escalate_due)."""
+once per stage by a conditional update (see escalate_due)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengqiao.auth import system_principal
+from fengqiao.accounts.models import Role, UserAccount
+from fengqiao.auth import Principal, system_principal
 from fengqiao.config import Settings
-from fengqiao.db import unit_of_work
-from fengqiao.fraud.orders import escalate_due
+from fengqiao.db import unit_of_work, utcnow
+from fengqiao.fraud.intake import label, title_of
+from fengqiao.fraud.models import FraudOrder, FraudOrderEvent, OrderStatus
+from fengqiao.live import service as live
 
 log = logging.getLogger(__name__)
+
+
+def escalate_due(session: Session, principal: Principal, *, now: datetime | None = None) -> int:
+    """Escalate every order whose contact (stage 1) or visit (stage 2) deadline has
+    passed, once per stage: the conditional update lets one process win each order."""
+    now = now or utcnow()
+    stages = (
+        (
+            1,
+            and_(
+                FraudOrder.contacted_at.is_(None),
+                FraudOrder.contact_due_at < now,
+                FraudOrder.escalation < 1,
+            ),
+        ),
+        (
+            2,
+            and_(
+                FraudOrder.visit_due_at.is_not(None),
+                FraudOrder.visited_at.is_(None),
+                FraudOrder.visit_due_at < now,
+                FraudOrder.escalation < 2,
+            ),
+        ),
+    )
+    count = 0
+    for stage, condition in stages:
+        rows = session.execute(
+            update(FraudOrder)
+            .where(FraudOrder.status != OrderStatus.CLOSED, condition)
+            .values(escalation=stage, escalated_at=now)
+            .returning(FraudOrder.id)
+        ).all()
+        for (order_id,) in rows:
+            order = session.get(FraudOrder, order_id)
+            if order is None:
+                continue
+            session.refresh(order)
+            _escalated(session, principal, order, stage, now)
+            count += 1
+    return count
+
+
+def _escalated(
+    session: Session, principal: Principal, order: FraudOrder, stage: int, now: datetime
+) -> None:
+    due = order.contact_due_at if stage == 1 else order.visit_due_at
+    late = int((now - due).total_seconds() // 60) if due else 0
+    session.add(
+        FraudOrderEvent(
+            order_id=order.id,
+            at=now,
+            kind="escalated",
+            user_id=principal.actor.user_id,
+            detail={"stage": "contact" if stage == 1 else "visit", "late_minutes": late},
+        )
+    )
+    payload = {
+        "order": order.id,
+        "level": order.level.value,
+        "stage": "contact" if stage == 1 else "visit",
+        "title": title_of(order.warning_type),
+        "label": label(order.name, order.phone, order.address_text),
+        "person": order.assignee_id,
+        "late_minutes": late,
+    }
+    # The command room (station events) and each chief of the station by name.
+    live.publish(session, kind="fraud_escalated", station_id=order.station_id, payload=payload)
+    if order.station_id is not None:
+        for chief in _chiefs(session, order.station_id):
+            live.publish(
+                session,
+                kind="fraud_escalated",
+                station_id=order.station_id,
+                person_id=chief,
+                payload={**payload, "to": "chief"},
+            )
+
+
+def _chiefs(session: Session, station_id: int) -> list[int]:
+    return [
+        p
+        for p in session.scalars(
+            select(UserAccount.person_id).where(
+                UserAccount.role == Role.STATION_CHIEF,
+                UserAccount.station_id == station_id,
+                UserAccount.person_id.is_not(None),
+            )
+        )
+        if p is not None
+    ]
 
 
 def escalate_once(factory: sessionmaker[Session]) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from fengqiao.fraud.models import MatchStep
@@ -186,10 +186,11 @@ def _descend(
         }
         if not asks:
             continue
+        # The (parent, name) pairs asked for, not every parent x every name: the cross
+        # product fetched whole streets (all rooms of every unit asked about).
         rows = session.execute(
             select(*_NODE_COLUMNS).where(
-                Address.parent_id.in_(sorted({p for p, _n in asks})),
-                Address.name.in_(sorted({n for _p, n in asks})),
+                tuple_(Address.parent_id, Address.name).in_(sorted(asks)),
                 Address.status == RecordStatus.ACTIVE,
             )
         )
@@ -306,6 +307,9 @@ def _active_grids(session: Session, grid_ids: set[int]) -> dict[int, tuple[int, 
     ).all()
     retired = {r[0] for r in rows if r[1] is not None}
     out.update({r[0]: (r[0], r[2]) for r in rows if r[1] is None})
+    # Each retired row in the lineage → the grids asked for that it carries on (a grid
+    # redrawn twice is two retired rows before the active one).
+    lineage: dict[int | None, set[int]] = {g: {g} for g in retired}
     frontier = retired
     seen: set[int] = set()
     while frontier:
@@ -323,10 +327,10 @@ def _active_grids(session: Session, grid_ids: set[int]) -> dict[int, tuple[int, 
         nxt: set[int] = set()
         for sid, old, gone, station in successors:
             if gone is None:
-                for original in grid_ids:
-                    if original == old or out.get(original, (None,))[0] == old:
-                        out[original] = (sid, station)
+                for original in lineage.get(old, ()):
+                    out[original] = (sid, station)
             elif sid not in seen:
+                lineage.setdefault(sid, set()).update(lineage.get(old, ()))
                 nxt.add(sid)
         frontier = nxt
     return out
@@ -361,7 +365,6 @@ def match_many(session: Session, wanted: Sequence[Wanted]) -> list[Match]:
     parsed = {i: w.address for i, w in enumerate(wanted) if w.address is not None}
     for i, p in parsed.items():
         results[i].detail["normalised"] = p.standard()
-    road_names, districts = _place_names(session)
     names = {n for p in parsed.values() for n in (p.road, p.community, p.street) if n is not None}
     places = _places(session, names)
 
@@ -442,7 +445,8 @@ def match_many(session: Session, wanted: Sequence[Wanted]) -> list[Match]:
     fuzzy_names: dict[int, tuple[str, float]] = {}
     for i, p in parsed.items():
         if results[i].step is MatchStep.NONE and p.road and p.road not in places:
-            hit = _fuzzy(road_names, p.road)
+            # The names are read only when a road was not found (cached for a minute).
+            hit = _fuzzy(_place_names(session)[0], p.road)
             if hit is not None:
                 fuzzy_names[i] = hit
     if fuzzy_names:
@@ -489,7 +493,7 @@ def match_many(session: Session, wanted: Sequence[Wanted]) -> list[Match]:
             results[i].step = MatchStep.STATION
             results[i].confidence = CONFIDENCE[MatchStep.STATION]
             results[i].station_id = stations.pop()
-        elif p.district and districts and p.district not in districts:
+        elif p.district and p.district not in (known := _place_names(session)[1]) and known:
             results[i].detail["outside"] = p.district
 
     # The grid's station and responsible person.

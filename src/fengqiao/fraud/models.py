@@ -197,7 +197,6 @@ class FraudOrder(Base):
     money_saved: Mapped[int] = mapped_column(BigInteger, default=0)  # yuan
     money_lost: Mapped[int] = mapped_column(BigInteger, default=0)  # yuan
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.audit import service as audit
@@ -167,8 +167,14 @@ def assign(
         raise Forbidden(_("This person works for another station."))
     if grid_id is None:
         grid_id = order.grid_id
+    # Only the grid's police handle warnings: a grid worker's grid does not count.
     grids = set(
-        session.scalars(select(GridAssignment.grid_id).where(GridAssignment.person_id == person.id))
+        session.scalars(
+            select(GridAssignment.grid_id).where(
+                GridAssignment.person_id == person.id,
+                GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)),
+            )
+        )
     )
     if grid_id is None or grid_id not in grids:
         grid_id = min(grids) if grids else None
@@ -240,11 +246,13 @@ def log_call(
 ) -> FraudCall:
     """A call about the order (the warning desk or the grid officer). An answered call
     to the person counts as the first contact."""
+    order = get_order(session, principal, order_id, audited=False)
     if client_key:
         found = session.scalar(select(FraudCall).where(FraudCall.client_key == client_key))
         if found is not None:
+            if found.order_id != order.id:
+                raise Conflict(_("This call key was already used for another order."))
             return found
-    order = get_order(session, principal, order_id, audited=False)
     if called not in ("person", "relative", "other"):
         raise InvalidInput(_("Who was called: person, relative or other."))
     if not 0 <= duration_s <= 24 * 3600:
@@ -463,7 +471,7 @@ def reopen(session: Session, principal: Principal, order_id: int, *, reason: str
         order.status = OrderStatus.QUEUED
     order.outcome = None
     order.outcome_at = order.closed_at = None
-    order.money_saved = 0
+    order.money_saved = order.money_lost = 0
     taken = session.scalar(select(FraudOrder.id).where(FraudOrder.merge_key == order.person_key))
     if taken is None:
         order.merge_key = order.person_key
@@ -471,102 +479,6 @@ def reopen(session: Session, principal: Principal, order_id: int, *, reason: str
     if task is not None and task.status is TaskStatus.DONE:
         task.status, task.completed_at, task.result = TaskStatus.OPEN, None, None
     return order
-
-
-# --- escalation ------------------------------------------------------------------------------
-
-
-def escalate_due(session: Session, principal: Principal, *, now: datetime | None = None) -> int:
-    """Escalate every order whose contact (stage 1) or visit (stage 2) deadline has
-    passed, once per stage: the conditional update lets one process win each order."""
-    now = now or utcnow()
-    stages = (
-        (
-            1,
-            and_(
-                FraudOrder.contacted_at.is_(None),
-                FraudOrder.contact_due_at < now,
-                FraudOrder.escalation < 1,
-            ),
-        ),
-        (
-            2,
-            and_(
-                FraudOrder.visit_due_at.is_not(None),
-                FraudOrder.visited_at.is_(None),
-                FraudOrder.visit_due_at < now,
-                FraudOrder.escalation < 2,
-            ),
-        ),
-    )
-    count = 0
-    for stage, condition in stages:
-        rows = session.execute(
-            update(FraudOrder)
-            .where(FraudOrder.status != OrderStatus.CLOSED, condition)
-            .values(escalation=stage, escalated_at=now)
-            .returning(FraudOrder.id)
-        ).all()
-        for (order_id,) in rows:
-            order = session.get(FraudOrder, order_id)
-            if order is None:
-                continue
-            session.refresh(order)
-            _escalated(session, principal, order, stage, now)
-            count += 1
-    return count
-
-
-def _escalated(
-    session: Session, principal: Principal, order: FraudOrder, stage: int, now: datetime
-) -> None:
-    due = order.contact_due_at if stage == 1 else order.visit_due_at
-    late = int((now - due).total_seconds() // 60) if due else 0
-    session.add(
-        FraudOrderEvent(
-            order_id=order.id,
-            at=now,
-            kind="escalated",
-            user_id=principal.actor.user_id,
-            detail={"stage": "contact" if stage == 1 else "visit", "late_minutes": late},
-        )
-    )
-    payload = {
-        "order": order.id,
-        "level": order.level.value,
-        "stage": "contact" if stage == 1 else "visit",
-        "title": title_of(order.warning_type),
-        "label": label(order.name, order.phone, order.address_text),
-        "person": order.assignee_id,
-        "late_minutes": late,
-    }
-    # The command room (station events) and each chief of the station by name.
-    live.publish(session, kind="fraud_escalated", station_id=order.station_id, payload=payload)
-    if order.station_id is not None:
-        for chief in _chiefs(session, order.station_id):
-            live.publish(
-                session,
-                kind="fraud_escalated",
-                station_id=order.station_id,
-                person_id=chief,
-                payload={**payload, "to": "chief"},
-            )
-
-
-def _chiefs(session: Session, station_id: int) -> list[int]:
-    from fengqiao.accounts.models import Role, UserAccount
-
-    return [
-        p
-        for p in session.scalars(
-            select(UserAccount.person_id).where(
-                UserAccount.role == Role.STATION_CHIEF,
-                UserAccount.station_id == station_id,
-                UserAccount.person_id.is_not(None),
-            )
-        )
-        if p is not None
-    ]
 
 
 # --- lists -------------------------------------------------------------------------------------

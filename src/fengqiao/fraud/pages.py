@@ -212,6 +212,7 @@ def upload(
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form()] = "batch",
 ) -> Response:
+    session.commit()  # the upload opens its batch in a transaction of its own (SQLite's lock)
     try:
         batch_id = start_upload(
             request.app.state.sessionmaker, settings_of(request), principal, file, source
@@ -277,7 +278,7 @@ def _act(
     """Run a change; on a refusal show the order again with the message and the form."""
     try:
         action()
-    except (DomainError, ValueError) as exc:
+    except (DomainError, ValueError, OverflowError) as exc:  # OverflowError: int("inf" min)
         session.rollback()
         message = (
             exc.message
@@ -399,7 +400,7 @@ def assign_form(
     session: DbSession,
     principal: Desk,
     order_id: int,
-    person_id: Annotated[str, Form()],
+    person_id: Annotated[str, Form()] = "",  # "—" sends an empty value: refused below
 ) -> Response:
     def action() -> None:
         if not person_id.strip().isdigit():

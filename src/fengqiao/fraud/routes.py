@@ -33,6 +33,7 @@ from fengqiao.fraud.schemas import (
     ReopenIn,
     WarningIn,
 )
+from fengqiao.i18n import current_language, language
 from fengqiao.web import DbSession, requires, settings_of
 
 router = APIRouter(tags=["fraud"])
@@ -113,9 +114,12 @@ def start_upload(
         )
         batch_id = batch.id
 
+    lang = current_language()  # the row messages are kept in the uploader's language
+
     def work() -> None:
         try:
-            batches.run_batch(factory, settings, principal, batch_id, path)
+            with language(lang):
+                batches.run_batch(factory, settings, principal, batch_id, path)
         except Exception:  # the batch row records the failure
             pass
         finally:
@@ -128,12 +132,16 @@ def start_upload(
 @router.post("/fraud/batches", status_code=202)
 def upload_batch(
     request: Request,
+    session: DbSession,
     principal: Desk,
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form()] = "batch",
 ) -> dict[str, int]:
     """Upload a CSV or Excel file of warnings; its rows are taken in the background
     (GET the batch for its progress and report)."""
+    # The batch is opened and run in transactions of their own: end the request's first
+    # (on SQLite it holds the write lock, and the upload would wait for itself).
+    session.commit()
     batch_id = start_upload(
         request.app.state.sessionmaker, settings_of(request), principal, file, source
     )

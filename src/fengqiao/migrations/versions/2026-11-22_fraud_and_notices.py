@@ -289,7 +289,6 @@ def upgrade() -> None:
         sa.Column("money_saved", sa.BigInteger(), nullable=False),
         sa.Column("money_lost", sa.BigInteger(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
-        sa.Column("task_id", sa.Integer(), nullable=True),
         sa.Column("follow_up_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
@@ -314,7 +313,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["station_id"], ["station.id"], name=op.f("fk_fraud_order_station_id_station")
         ),
-        sa.ForeignKeyConstraint(["task_id"], ["task.id"], name=op.f("fk_fraud_order_task_id_task")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fraud_order")),
         sa.UniqueConstraint("merge_key", name=op.f("uq_fraud_order_merge_key")),
     )
