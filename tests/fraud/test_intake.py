@@ -594,3 +594,15 @@ def test_two_warnings_for_one_person_at_once_make_one_order(
         made = order(s, results[0].order_id)
         assert made.warning_count == 2 and made.merge_key is not None
         assert count(s, Task, Task.source == TaskSource.FRAUD_ORDER) == 1
+
+
+def test_a_retry_without_id_or_time_within_the_hour_has_the_same_key() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    raw = {"type": "scam_call", "level": "urgent", "phone": "13812345678"}
+    at = datetime(2026, 11, 22, 6, 10, tzinfo=UTC)
+    first = intake.clean(raw, source="centre", now=at)
+    again = intake.clean(raw, source="centre", now=at + timedelta(minutes=20))
+    later = intake.clean(raw, source="centre", now=at + timedelta(hours=1))
+    assert first.external_key == again.external_key
+    assert later.external_key != first.external_key

@@ -197,11 +197,13 @@ def clean(raw: Mapping[str, Any], *, source: str, now: datetime | None = None) -
     warned_at = _when(raw, now)
     detail = _text(raw, "detail", MAX_TEXT["detail"]) or ""
     external = _text(raw, "external_id", MAX_TEXT["external_id"])
+    # Without the centre's id, the content is the key; without its time either, the hour
+    # it arrived stands in, so that a retry within the hour adds nothing.
+    when = warned_at.isoformat() if raw.get("warned_at") else now.strftime("hour:%Y%m%d%H")
     key = (
         f"id:{external}"
         if external
-        else "sha:"
-        + _digest(warning_type, level, warned_at.isoformat(), id_number, phone, name, address_text)
+        else "sha:" + _digest(warning_type, level, when, id_number, phone, name, address_text)
     )
     # One person's repeats: by ID number, else by phone (a warning with the phone only
     # and a later one with the ID number as well do not merge).
