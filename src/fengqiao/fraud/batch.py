@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,17 +21,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fengqiao.accounts.models import UserAccount
+from fengqiao.audit import service as audit
+from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Permission, Principal, require
 from fengqiao.config import Settings
 from fengqiao.db import unit_of_work, utcnow
-from fengqiao.errors import InvalidInput, NotFound
+from fengqiao.errors import DomainError, Forbidden, InvalidInput, NotFound
 from fengqiao.fraud.intake import FieldProblem, Incoming, audit_intake, clean, receive
 from fengqiao.fraud.models import BatchStatus, Channel, FraudBatch, FraudBatchProblem, MatchStep
 from fengqiao.i18n import _
 
+log = logging.getLogger(__name__)
 CHUNK = 2000
 HEADERS: dict[str, tuple[str, ...]] = {
     "external_id": ("external_id", "预警编号", "编号", "预警id", "id"),
@@ -174,7 +179,7 @@ def _check(row: FileRow, source: str, now: datetime) -> Incoming:
                 "format the column as text and type the numbers again."
             ),
         )
-    return clean(row.values, source=source, now=now)
+    return clean(row.values, source=source, now=now, from_file=True)
 
 
 def file_digest(path: Path) -> str:
@@ -289,7 +294,15 @@ def run_batch(
             batch = session.get(FraudBatch, batch_id)
             assert batch is not None
             batch.status = BatchStatus.FAILED
-            batch.error = str(exc)[:2000]
+            # Database errors quote the rows' values: keep the kind, not the text.
+            log.exception("fraud batch %s failed", batch_id)
+            batch.error = (
+                exc.message
+                if isinstance(exc, DomainError)
+                else _("{kind}: the file stopped here; see the server log.").format(
+                    kind=type(exc).__name__
+                )
+            )[:2000]
             batch.finished_at = utcnow()
             batch.seconds = time.perf_counter() - started
             batch.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -331,12 +344,40 @@ def _problem(
     }
 
 
+def _mine(principal: Principal) -> ColumnElement[bool]:
+    """Files a desk may see: those sent by accounts of its stations, and the bureau's
+    own (sent from the command line)."""
+    if principal.station_ids is None:
+        return FraudBatch.id.is_not(None)
+    senders = select(UserAccount.id).where(
+        UserAccount.station_id.in_(sorted(principal.station_ids))
+    )
+    return or_(FraudBatch.created_by_user_id.is_(None), FraudBatch.created_by_user_id.in_(senders))
+
+
 def get_batch(session: Session, principal: Principal, batch_id: int) -> FraudBatch:
     require(principal, Permission.RECEIVE_WARNINGS)
     batch = session.get(FraudBatch, batch_id)
     if batch is None:
         raise NotFound(_("Batch {id} was not found.").format(id=batch_id))
+    if (
+        session.scalar(select(FraudBatch.id).where(FraudBatch.id == batch_id, _mine(principal)))
+        is None
+    ):
+        raise Forbidden(_("This file was sent by another station."))
     return batch
+
+
+def audit_report(session: Session, principal: Principal, batch_id: int) -> None:
+    """The report holds the rows as sent (numbers unmasked): every download is audited."""
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=AuditAction.READ,
+        object_type="fraud_batch",
+        object_id=batch_id,
+        detail={"export": "report.csv"},
+    )
 
 
 def problems(
@@ -383,5 +424,9 @@ def _safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
-def recent_batches(session: Session, *, limit: int = 20) -> list[FraudBatch]:
-    return list(session.scalars(select(FraudBatch).order_by(FraudBatch.id.desc()).limit(limit)))
+def recent_batches(session: Session, principal: Principal, *, limit: int = 20) -> list[FraudBatch]:
+    return list(
+        session.scalars(
+            select(FraudBatch).where(_mine(principal)).order_by(FraudBatch.id.desc()).limit(limit)
+        )
+    )

@@ -160,7 +160,9 @@ def _coordinate(raw: Mapping[str, Any], name: str, lo: float, hi: float) -> floa
     return number
 
 
-def clean(raw: Mapping[str, Any], *, source: str, now: datetime | None = None) -> Incoming:
+def clean(
+    raw: Mapping[str, Any], *, source: str, now: datetime | None = None, from_file: bool = False
+) -> Incoming:
     """Check one warning; raises :class:`FieldProblem` naming the first wrong field."""
     now = now or utcnow()
     src = _text(raw, "source", MAX_TEXT["source"]) or source
@@ -198,8 +200,10 @@ def clean(raw: Mapping[str, Any], *, source: str, now: datetime | None = None) -
     detail = _text(raw, "detail", MAX_TEXT["detail"]) or ""
     external = _text(raw, "external_id", MAX_TEXT["external_id"])
     # Without the centre's id, the content is the key; without its time either, the hour
-    # it arrived stands in, so that a retry within the hour adds nothing.
-    when = warned_at.isoformat() if raw.get("warned_at") else now.strftime("hour:%Y%m%d%H")
+    # it arrived stands in (a retry within the hour adds nothing) — for a file row the
+    # content alone, so that the same file sent again any day adds nothing.
+    undated = "undated" if from_file else now.strftime("hour:%Y%m%d%H")
+    when = warned_at.isoformat() if raw.get("warned_at") else undated
     key = (
         f"id:{external}"
         if external

@@ -471,7 +471,7 @@ def _announce(
                 "level": level.value,
                 "type": first.warning_type.value,
                 "title": title_of(first.warning_type),
-                "label": label(first.name, first.phone, first.address_text),
+                "label": label(first.name, first.phone, None),
                 "person": match.assignee_id,
                 "queued": match.assignee_id is None,
             },
@@ -495,26 +495,38 @@ def _merge(
     now: datetime,
 ) -> None:
     """Repeats of an open order: count them, raise the level and tighten the deadlines
-    when a repeat is more urgent, keep the newest contact details."""
+    when a repeat is more urgent, keep the newest contact details. An urgent or high
+    repeat after the person was reached starts a new round of contact (the first
+    contact stays in the timeline)."""
     order.warning_count += len(group)
     order.last_warning_at = max(order.last_warning_at, *(g.warned_at for g in group))
-    top = max((g.level for g in group), key=lambda lv: LEVEL_RANK[lv])
-    raised = LEVEL_RANK[top] > LEVEL_RANK[order.level]
+    top = max(group, key=lambda g: LEVEL_RANK[g.level])
+    old = order.level
+    raised = LEVEL_RANK[top.level] > LEVEL_RANK[old]
+    reached = order.contacted_at
+    renewed = reached is not None and any(
+        g.level is not WarningLevel.NORMAL and g.warned_at > reached for g in group
+    )
     newest = group[-1]
     order.phone = newest.phone or order.phone
     order.name = newest.name or order.name
-    if raised:
-        old = order.level
-        order.level = top
-        contact_due, visit_due = deadlines(settings, top, now)
-        if order.contacted_at is None:
+    if raised or renewed:
+        if raised:
+            order.level, order.warning_type = top.level, top.warning_type
+        contact_due, visit_due = deadlines(settings, order.level, now)
+        if renewed:
+            order.contacted_at = order.contact_method = None
+            order.status = OrderStatus.OPEN if order.assignee_id else OrderStatus.QUEUED
+            order.contact_due_at = contact_due
+        else:
             order.contact_due_at = min(order.contact_due_at, contact_due)
         if visit_due and order.visited_at is None:
             order.visit_due_at = min(order.visit_due_at or visit_due, visit_due)
-        order.escalation = 0 if order.contacted_at is None else order.escalation
+        order.escalation = 0
         task = session.scalar(select(Task).where(Task.source_key == task_source_key(order.id)))
         if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
-            task.priority = PRIORITY[top]
+            task.priority = PRIORITY[order.level]
+            task.title = title_of(order.warning_type)
             task.due_by = order.visit_due_at or order.contact_due_at
     session.add(
         FraudOrderEvent(
@@ -525,11 +537,12 @@ def _merge(
             detail={
                 "warnings": len(group),
                 "count": order.warning_count,
-                **({"level": [old.value, top.value]} if raised else {}),
+                **({"level": [old.value, order.level.value]} if raised else {}),
+                **({"renewed": True} if renewed else {}),
             },
         )
     )
-    if raised or top is not WarningLevel.NORMAL:
+    if raised or renewed or top.level is not WarningLevel.NORMAL:
         live.publish(
             session,
             kind="fraud_order",
@@ -540,7 +553,7 @@ def _merge(
                 "level": order.level.value,
                 "type": order.warning_type.value,
                 "title": title_of(order.warning_type),
-                "label": label(order.name, order.phone, order.address_text),
+                "label": label(order.name, order.phone, None),
                 "person": order.assignee_id,
                 "repeat": order.warning_count,
             },

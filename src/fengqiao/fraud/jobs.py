@@ -9,7 +9,7 @@ import contextlib
 import logging
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.accounts.models import Role, UserAccount
@@ -17,7 +17,7 @@ from fengqiao.auth import Principal, system_principal
 from fengqiao.config import Settings
 from fengqiao.db import unit_of_work, utcnow
 from fengqiao.fraud.intake import label, title_of
-from fengqiao.fraud.models import FraudOrder, FraudOrderEvent, OrderStatus
+from fengqiao.fraud.models import CONTACT_WATCH, VISIT_WATCH, FraudOrder, FraudOrderEvent
 from fengqiao.live import service as live
 
 log = logging.getLogger(__name__)
@@ -27,30 +27,16 @@ def escalate_due(session: Session, principal: Principal, *, now: datetime | None
     """Escalate every order whose contact (stage 1) or visit (stage 2) deadline has
     passed, once per stage: the conditional update lets one process win each order."""
     now = now or utcnow()
+    # The watch conditions as written in the partial indexes, so that the planner uses them.
     stages = (
-        (
-            1,
-            and_(
-                FraudOrder.contacted_at.is_(None),
-                FraudOrder.contact_due_at < now,
-                FraudOrder.escalation < 1,
-            ),
-        ),
-        (
-            2,
-            and_(
-                FraudOrder.visit_due_at.is_not(None),
-                FraudOrder.visited_at.is_(None),
-                FraudOrder.visit_due_at < now,
-                FraudOrder.escalation < 2,
-            ),
-        ),
+        (1, and_(text(CONTACT_WATCH), FraudOrder.contact_due_at < now)),
+        (2, and_(text(VISIT_WATCH), FraudOrder.visit_due_at < now)),
     )
     count = 0
     for stage, condition in stages:
         rows = session.execute(
             update(FraudOrder)
-            .where(FraudOrder.status != OrderStatus.CLOSED, condition)
+            .where(condition)
             .values(escalation=stage, escalated_at=now)
             .returning(FraudOrder.id)
         ).all()
@@ -83,7 +69,7 @@ def _escalated(
         "level": order.level.value,
         "stage": "contact" if stage == 1 else "visit",
         "title": title_of(order.warning_type),
-        "label": label(order.name, order.phone, order.address_text),
+        "label": label(order.name, order.phone, None),
         "person": order.assignee_id,
         "late_minutes": late,
     }

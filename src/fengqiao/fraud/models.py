@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -145,6 +146,12 @@ class FraudBatchProblem(Base):
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+CONTACT_WATCH = "contacted_at IS NULL AND escalation < 1 AND status <> 'closed'"
+VISIT_WATCH = (
+    "visited_at IS NULL AND visit_due_at IS NOT NULL AND escalation < 2 AND status <> 'closed'"
+)
+
+
 class FraudOrder(Base):
     """A point-to-point dissuasion order (劝阻指令) for one person."""
 
@@ -153,6 +160,19 @@ class FraudOrder(Base):
         Index("ix_fraud_order_status_contact_due", "status", "contact_due_at"),
         Index("ix_fraud_order_station_created", "station_id", "created_at"),
         Index("ix_fraud_order_assignee_status", "assignee_id", "status"),
+        # The deadline watch reads only the orders still waiting for a contact or visit.
+        Index(
+            "ix_fraud_order_contact_watch",
+            "contact_due_at",
+            sqlite_where=text(CONTACT_WATCH),
+            postgresql_where=text(CONTACT_WATCH),
+        ),
+        Index(
+            "ix_fraud_order_visit_watch",
+            "visit_due_at",
+            sqlite_where=text(VISIT_WATCH),
+            postgresql_where=text(VISIT_WATCH),
+        ),
     )
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True

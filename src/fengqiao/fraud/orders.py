@@ -42,7 +42,7 @@ from fengqiao.incidents.schemas import IncidentIn
 from fengqiao.live import service as live
 from fengqiao.org.models import GridAssignment, Person, PersonKind, PoliceDistrict, PoliceGrid
 from fengqiao.tasks.follow_ups import schedule_follow_up
-from fengqiao.tasks.models import Task, TaskKind, TaskStatus
+from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind, TaskStatus
 
 FRAUD_CATEGORY = "0102"  # 诈骗
 MAX_MONEY = 10_000_000_000  # yuan
@@ -134,7 +134,7 @@ def _push(session: Session, order: FraudOrder, kind: str = "fraud_order", **extr
             "level": order.level.value,
             "type": order.warning_type.value,
             "title": title_of(order.warning_type),
-            "label": label(order.name, order.phone, order.address_text),
+            "label": label(order.name, order.phone, None),
             "person": order.assignee_id,
             "status": order.status.value,
             **extra,
@@ -192,6 +192,8 @@ def assign(
     before = order.assignee_id
     order.assignee_id, order.grid_id, order.station_id = person.id, grid_id, station_id
     if order.status is OrderStatus.QUEUED:
+        # Placed by hand: kept as the match (the figures count rules only).
+        order.match_detail = {**order.match_detail, "placed_by": principal.username}
         order.status = OrderStatus.OPEN
         # The clock starts when the order reaches a person who can act on it.
         now = utcnow()
@@ -201,7 +203,7 @@ def assign(
             order.escalation = 0
         if visit_due and order.visited_at is None:
             order.visit_due_at = max(order.visit_due_at or visit_due, visit_due)
-    order.match_detail = {**order.match_detail, "placed_by": principal.username}
+
     task = task_of(session, order)
     if task is None:
         session.add(
@@ -472,6 +474,11 @@ def reopen(session: Session, principal: Principal, order_id: int, *, reason: str
     order.outcome = None
     order.outcome_at = order.closed_at = None
     order.money_saved = order.money_lost = 0
+    if order.follow_up_id is not None:
+        follow_up = session.get(FollowUp, order.follow_up_id)
+        if follow_up is not None and follow_up.status is FollowUpStatus.PENDING:
+            follow_up.status = FollowUpStatus.CANCELLED
+        order.follow_up_id = None
     taken = session.scalar(select(FraudOrder.id).where(FraudOrder.merge_key == order.person_key))
     if taken is None:
         order.merge_key = order.person_key

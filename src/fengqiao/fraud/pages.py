@@ -149,7 +149,7 @@ def _desk(request: Request, session: DbSession, principal: Principal, **extra: A
             pressing=pressing,
             people=_names(session, {o.assignee_id for o in everyone}),
             grids=_grids(session, {o.grid_id for o in everyone}),
-            batches=batches.recent_batches(session, limit=10),
+            batches=batches.recent_batches(session, principal, limit=10),
             now=utcnow(),
             **extra,
         ),

@@ -157,6 +157,7 @@ def get_batch(session: DbSession, principal: Desk, batch_id: int) -> BatchOut:
 def batch_report(session: DbSession, principal: Desk, batch_id: int) -> Response:
     """The per-row report (errors to fix and send again, notices), UTF-8 CSV."""
     batch = batches.get_batch(session, principal, batch_id)
+    batches.audit_report(session, principal, batch.id)
     return Response(
         batches.report_csv(session, batch.id),
         media_type="text/csv; charset=utf-8",

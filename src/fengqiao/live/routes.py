@@ -20,12 +20,19 @@ def visible(event: Event, principal: Principal) -> bool:
     """Own events always; station events within scope to those who watch incidents."""
     if principal.person_id is not None and event.person_id == principal.person_id:
         return True
-    if not principal.can(Permission.VIEW_INCIDENTS):
+    # Anti-fraud orders go to the warning desk only (personal data, 三员分立).
+    watch = (
+        Permission.RECEIVE_WARNINGS
+        if event.kind.startswith("fraud_")
+        else Permission.VIEW_INCIDENTS
+    )
+    if not principal.can(watch):
         return False
     if principal.grid_ids is not None:
         return False
     if event.station_id is None:
-        return principal.can(Permission.DISPATCH)
+        # The bureau's unplaced warnings: every desk; other unplaced events: dispatchers.
+        return watch is Permission.RECEIVE_WARNINGS or principal.can(Permission.DISPATCH)
     return principal.sees_station(event.station_id)
 
 
