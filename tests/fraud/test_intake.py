@@ -23,6 +23,7 @@ from fengqiao.db import unit_of_work, utcnow
 from fengqiao.fraud import intake, matching, orders
 from fengqiao.fraud.models import (
     Channel,
+    ContactMethod,
     FraudOrder,
     FraudOrderEvent,
     FraudWarning,
@@ -606,3 +607,33 @@ def test_a_retry_without_id_or_time_within_the_hour_has_the_same_key() -> None:
     later = intake.clean(raw, source="centre", now=at + timedelta(hours=1))
     assert first.external_key == again.external_key
     assert later.external_key != first.external_key
+
+
+def test_an_urgent_repeat_after_contact_starts_a_new_round(
+    county: sessionmaker[Session], county_settings: Settings, home: Place
+) -> None:
+    t0 = utcnow().replace(microsecond=0) - minutes(60)
+    with unit_of_work(county) as s:
+        (first,), _t = take(
+            s,
+            county_settings,
+            warning("R1", level="high", id_number=ID, address=HOME, warned_at=t0),
+            now=t0,
+        )
+        orders.contact(s, SYSTEM, first.order_id, method=ContactMethod.PHONE)
+    t1 = utcnow().replace(microsecond=0) + timedelta(seconds=1)  # after the contact
+    again = warning("R2", level="urgent", type="suspicious_transfer", id_number=ID, warned_at=t1)
+    with unit_of_work(county) as s:
+        (second,), _t = take(s, county_settings, again, now=t1)
+    with county() as s:
+        renewed = order(s, first.order_id)
+        assert second.merged and renewed.status is OrderStatus.OPEN
+        assert renewed.contacted_at is None and renewed.escalation == 0
+        assert renewed.contact_due_at == t1 + minutes(5)
+        assert renewed.warning_type is WarningType.SUSPICIOUS_TRANSFER
+        detail = s.scalars(
+            select(FraudOrderEvent.detail).where(FraudOrderEvent.kind == "merged")
+        ).one()
+        assert detail["renewed"] is True
+        kinds = s.scalars(select(FraudOrderEvent.kind).order_by(FraudOrderEvent.id)).all()
+        assert kinds[:2] == ["contacted", "merged"]  # the first contact stays in the timeline
