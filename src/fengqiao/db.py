@@ -86,8 +86,16 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # Enough connections for every worker thread of the web server (40) holding one for
+    # the request and one for its login check, with the live-event bus beside them: with
+    # fewer, an overload leaves threads waiting for connections held by requests that
+    # wait for a thread, and everything stalls until the pool's timeout.
     return create_engine(
-        settings.database_url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10
+        settings.database_url,
+        echo=settings.sql_echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=75,
     )
 
 

@@ -422,8 +422,12 @@ def test_repeats_inside_one_call_merge(
         assert task is not None and task.priority == 1
         assert count(s, FraudWarning, FraudWarning.order_id == a.id) == 3
         assert count(s, FraudOrderEvent) == 0  # merged while being made: no event
-        events = list(s.scalars(select(LiveEvent).where(LiveEvent.kind == "fraud_order")))
-        assert sorted(json.loads(e.payload)["order"] for e in events) == sorted([a.id, b1.order_id])
+        # A file's orders go out as counts per person (one of the two is urgent).
+        assert not list(s.scalars(select(LiveEvent).where(LiveEvent.kind == "fraud_order")))
+        events = list(s.scalars(select(LiveEvent).where(LiveEvent.kind == "fraud_orders")))
+        payloads = [json.loads(e.payload) for e in events]
+        assert sum(p["count"] for p in payloads) == 2
+        assert sum(p["urgent"] for p in payloads) == 1
 
 
 # --- deadlines, the task and the live event -------------------------------------------------

@@ -72,23 +72,24 @@ def _choice(raw: Mapping[str, Any], name: str, kind: type[Any], default: Any = N
         if default is not None:
             return default
         raise FieldProblem(name, _("Missing: give one of {choices}.").format(choices=_values(kind)))
-    text = str(value).strip().lower()
-    for member in kind:
-        if text in (member.value, str(member.name).lower()) or text == _(str(member.value)):
-            return member
-    labels = _ALIASES.get(kind, {})
-    if str(value).strip() in labels:
-        return labels[str(value).strip()]
-    raise FieldProblem(
-        name,
-        _("“{value}” is not a known value: use one of {choices}.").format(
-            value=value, choices=_values(kind)
-        ),
-    )
+    text = str(value).strip()
+    found = _ALIASES.get(kind, {}).get(text) or _ALIASES.get(kind, {}).get(text.lower())
+    if found is None:
+        found = next((m for m in kind if text.lower() in (m.value, m.name.lower())), None)
+    if found is None:
+        raise FieldProblem(
+            name,
+            _("“{value}” is not a known value: use one of {choices}.").format(
+                value=value, choices=_values(kind)
+            ),
+        )
+    return found
 
 
 def _values(kind: type[Any]) -> str:
-    return ", ".join(m.value for m in kind)
+    """The values and the Chinese words accepted for them."""
+    words = [w for w in _ALIASES.get(kind, {}) if not w.isascii()]
+    return ", ".join([*(m.value for m in kind), *words])
 
 
 # Chinese words the centres use in their files.

@@ -452,14 +452,17 @@ def _announce(
     items: Sequence[Incoming],
     matches: list[matching.Match],
 ) -> None:
-    """Urgent and high orders go out one by one; a file's other orders as one count per
-    person, so that a million rows do not flood the live feed."""
-    counts: dict[tuple[int | None, int | None], int] = defaultdict(int)
+    """Orders from the API and the desk go out one by one; a file's as one count per
+    person and chunk (how many, how many urgent), so that a million rows do not flood
+    the live feed."""
+    counts: dict[tuple[int | None, int | None], list[int]] = defaultdict(lambda: [0, 0])
     for (_person, idx), order_id, match in zip(new_orders, ids, matches, strict=True):
         first = items[idx[0]]
         level = max((items[i].level for i in idx), key=lambda lv: LEVEL_RANK[lv])
-        if channel is Channel.BATCH and level is WarningLevel.NORMAL:
-            counts[(match.station_id, match.assignee_id)] += 1
+        if channel is Channel.BATCH:
+            count = counts[(match.station_id, match.assignee_id)]
+            count[0] += 1
+            count[1] += int(level is WarningLevel.URGENT)
             continue
         live.publish(
             session,
@@ -476,13 +479,18 @@ def _announce(
                 "queued": match.assignee_id is None,
             },
         )
-    for (station_id, person_id), n in counts.items():
+    for (station_id, person_id), (n, urgent) in counts.items():
         live.publish(
             session,
             kind="fraud_orders",
             station_id=station_id,
             person_id=person_id,
-            payload={"count": n, "person": person_id, "queued": person_id is None},
+            payload={
+                "count": n,
+                "urgent": urgent,
+                "person": person_id,
+                "queued": person_id is None,
+            },
         )
 
 

@@ -252,8 +252,7 @@ def _residents(
     if id_numbers:
         conditions.append(Resident.id_number.in_(sorted(id_numbers)))
     if phones:
-        tails = sorted({p[-4:] for p in phones})
-        conditions.append(Resident.phone_tail.in_(tails) & Resident.phone.in_(sorted(phones)))
+        conditions.append(Resident.phone.in_(sorted(phones)))
     rows = session.execute(
         select(
             Resident.id,

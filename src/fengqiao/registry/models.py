@@ -142,7 +142,7 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(50))
     initials: Mapped[str] = mapped_column(String(20))  # pinyin initials: 张伟 → zw
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # warnings by phone
     phone_tail: Mapped[str | None] = mapped_column(String(4), index=True)
     kind: Mapped[ResidentKind] = mapped_column(enum_column(ResidentKind))
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)

@@ -202,12 +202,10 @@
     if (!window.EventSource || !root.dataset.stream) return;
     var source = new EventSource(root.dataset.stream);
     source.addEventListener("hello", function () { root.dataset.live = "on"; });
-    source.addEventListener("fraud_order", function (e) {
-      var data = JSON.parse(e.data);
-      if (String(data.person) !== root.dataset.person) return;
+    function alertFor(data) {
       var alert = document.getElementById("fraud-alert");
       var link = alert.querySelector("a");
-      link.href = "/fraud/orders/" + data.order;
+      link.href = data.order ? "/fraud/orders/" + data.order : "/today";
       link.textContent = msgs.msgFraud + " · " + data.title + " · " + data.label;
       alert.hidden = false;
       alert.dataset.order = String(data.order);
@@ -215,6 +213,16 @@
         var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
         if (!typing && navigator.onLine) window.location.reload();
       }, 1500);
+    }
+    source.addEventListener("fraud_order", function (e) {
+      var data = JSON.parse(e.data);
+      if (String(data.person) === root.dataset.person) alertFor(data);
+    });
+    // A file's orders arrive as a count; urgent ones call for the same alert.
+    source.addEventListener("fraud_orders", function (e) {
+      var data = JSON.parse(e.data);
+      if (String(data.person) !== root.dataset.person || !data.urgent) return;
+      alertFor({ order: "", title: msgs.msgFraudMany.replace("{n}", data.urgent), label: "" });
     });
   }
 
