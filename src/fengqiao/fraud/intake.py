@@ -551,21 +551,28 @@ def _merge(
         )
     )
     if raised or renewed or top.level is not WarningLevel.NORMAL:
-        live.publish(
-            session,
-            kind="fraud_order",
-            station_id=order.station_id,
-            person_id=order.assignee_id,
-            payload={
-                "order": order.id,
-                "level": order.level.value,
-                "type": order.warning_type.value,
-                "title": title_of(order.warning_type),
-                "label": label(order.name, order.phone, None),
-                "person": order.assignee_id,
-                "repeat": order.warning_count,
-            },
-        )
+        push(session, order, repeat=order.warning_count)
+
+
+def push(session: Session, order: FraudOrder, kind: str = "fraud_order", **extra: object) -> None:
+    """The live event of an order for its person and its station's desk: masked name
+    and phone, no address."""
+    live.publish(
+        session,
+        kind=kind,
+        station_id=order.station_id,
+        person_id=order.assignee_id,
+        payload={
+            "order": order.id,
+            "level": order.level.value,
+            "type": order.warning_type.value,
+            "title": title_of(order.warning_type),
+            "label": label(order.name, order.phone, None),
+            "person": order.assignee_id,
+            "status": order.status.value,
+            **extra,
+        },
+    )
 
 
 def audit_intake(

@@ -21,7 +21,7 @@ from fengqiao.clock import local_day
 from fengqiao.config import Settings
 from fengqiao.db import lock_for_update, utcnow
 from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
-from fengqiao.fraud.intake import deadlines, label, task_row, task_source_key, title_of
+from fengqiao.fraud.intake import deadlines, label, push, task_row, task_source_key, title_of
 from fengqiao.fraud.models import (
     LEVEL_RANK,
     CallResult,
@@ -39,7 +39,6 @@ from fengqiao.incidents import service as incidents
 from fengqiao.incidents.models import Channel as IncidentChannel
 from fengqiao.incidents.models import Priority
 from fengqiao.incidents.schemas import IncidentIn
-from fengqiao.live import service as live
 from fengqiao.org.models import GridAssignment, Person, PersonKind, PoliceDistrict, PoliceGrid
 from fengqiao.tasks.follow_ups import schedule_follow_up
 from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind, TaskStatus
@@ -121,25 +120,6 @@ def _not_closed(order: FraudOrder) -> None:
 
 def task_of(session: Session, order: FraudOrder) -> Task | None:
     return session.scalar(select(Task).where(Task.source_key == task_source_key(order.id)))
-
-
-def _push(session: Session, order: FraudOrder, kind: str = "fraud_order", **extra: object) -> None:
-    live.publish(
-        session,
-        kind=kind,
-        station_id=order.station_id,
-        person_id=order.assignee_id,
-        payload={
-            "order": order.id,
-            "level": order.level.value,
-            "type": order.warning_type.value,
-            "title": title_of(order.warning_type),
-            "label": label(order.name, order.phone, None),
-            "person": order.assignee_id,
-            "status": order.status.value,
-            **extra,
-        },
-    )
 
 
 # --- placing -----------------------------------------------------------------------------
@@ -228,7 +208,7 @@ def assign(
     elif task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
         task.assignee_id, task.grid_id = person.id, grid_id
     _event(session, principal, order, "assigned", person=person.id, before=before, grid=grid_id)
-    _push(session, order)
+    push(session, order)
     return order
 
 
@@ -289,7 +269,7 @@ def _contacted(
     if order.status in (OrderStatus.OPEN, OrderStatus.QUEUED):
         order.status = OrderStatus.CONTACTED
     _event(session, principal, order, "contacted", method=method.value)
-    _push(session, order, "fraud_update")
+    push(session, order, "fraud_update")
 
 
 def contact(
@@ -404,7 +384,7 @@ def record_outcome(
         lost=data.money_lost or None,
         incident=order.incident_id,
     )
-    _push(session, order, "fraud_update", outcome=data.outcome.value, saved=data.money_saved)
+    push(session, order, "fraud_update", outcome=data.outcome.value, saved=data.money_saved)
     return order
 
 
