@@ -131,7 +131,16 @@ def _close(
     rng: random.Random,
 ) -> None:
     order = session.get(FraudOrder, order_id)
-    if order is None or order.assignee_id is None:
+    if order is None:
+        return
+    if order.assignee_id is None:
+        # The desk checked it and fed back up the chain: not ours.
+        orders.record_outcome(
+            session, principal, settings, order_id, orders.OutcomeIn(Outcome.NOT_IN_AREA)
+        )
+        order.outcome_at = order.closed_at = order.created_at + timedelta(
+            minutes=rng.randint(3, 40)
+        )
         return
     roll = rng.random()
     if roll < 0.72:
