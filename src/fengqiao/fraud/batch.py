@@ -14,12 +14,14 @@ import csv
 import hashlib
 import io
 import logging
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +35,8 @@ from fengqiao.db import unit_of_work, utcnow
 from fengqiao.errors import DomainError, Forbidden, InvalidInput, NotFound
 from fengqiao.fraud.intake import FieldProblem, Incoming, audit_intake, clean, receive
 from fengqiao.fraud.models import BatchStatus, Channel, FraudBatch, FraudBatchProblem, MatchStep
-from fengqiao.i18n import _
+from fengqiao.i18n import _, current_language, language
+from fengqiao.importfiles import cell_text
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -75,13 +78,11 @@ def _columns(header: list[Any], filename: str) -> list[str | None]:
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return str(value).strip()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return cell_text(value)
 
 
 def _row(header: list[Any], names: list[str | None], cells: list[Any], row_no: int) -> FileRow:
@@ -430,3 +431,52 @@ def recent_batches(session: Session, principal: Principal, *, limit: int = 20) -
             select(FraudBatch).where(_mine(principal)).order_by(FraudBatch.id.desc()).limit(limit)
         )
     )
+
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+def upload(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    principal: Principal,
+    stream: BinaryIO,
+    *,
+    filename: str,
+    source: str,
+) -> int:
+    """Save the upload, open its batch and take its rows in a background thread."""
+    filename = Path(filename).name or "upload.csv"
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise InvalidInput(wrong_kind_message(filename))
+    with tempfile.NamedTemporaryFile(prefix="fraud-", suffix=suffix, delete=False) as handle:
+        path = Path(handle.name)
+        size = 0
+        while block := stream.read(1 << 20):
+            size += len(block)
+            if size > MAX_UPLOAD_BYTES:
+                break
+            handle.write(block)
+    if size > MAX_UPLOAD_BYTES:
+        path.unlink(missing_ok=True)
+        raise InvalidInput(too_large_message(filename, MAX_UPLOAD_BYTES))
+    with unit_of_work(factory) as session:
+        batch = start_batch(
+            session, principal, filename=filename, source=source, digest=file_digest(path)
+        )
+        batch_id = batch.id
+
+    lang = current_language()  # the row messages are kept in the uploader's language
+
+    def work() -> None:
+        try:
+            with language(lang):
+                run_batch(factory, settings, principal, batch_id, path)
+        except Exception:  # the batch row records the failure; run_batch logged it
+            log.debug("fraud batch %s ended with an error", batch_id)
+        finally:
+            path.unlink(missing_ok=True)
+
+    threading.Thread(target=work, name=f"fraud-batch-{batch_id}", daemon=True).start()
+    return batch_id

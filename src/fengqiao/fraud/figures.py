@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fengqiao.auth import Principal
 from fengqiao.clock import at_local, local_day
 from fengqiao.errors import InvalidInput
+from fengqiao.fraud.announce import TYPE_LABELS
 from fengqiao.fraud.models import FraudOrder, MatchStep, Outcome, WarningType
 from fengqiao.fraud.orders import scope
 from fengqiao.i18n import _
@@ -103,14 +104,6 @@ def _labels(session: Session, by: By, keys: set[int]) -> dict[int, str]:
         ).all()
         return {r[0]: f"{r[1]} {r[2]}" for r in rows}
     return {}
-
-
-TYPE_LABELS = {
-    WarningType.SCAM_CALL: "On a suspected scam call",
-    WarningType.SCAM_APP: "Scam app installed",
-    WarningType.SUSPICIOUS_TRANSFER: "Suspicious transfer",
-    WarningType.AT_RISK: "Person at risk",
-}
 
 
 def figures(

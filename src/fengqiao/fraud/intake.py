@@ -28,7 +28,9 @@ from fengqiao.auth import Principal
 from fengqiao.clock import local_day
 from fengqiao.config import Settings
 from fengqiao.db import utcnow
+from fengqiao.errors import InvalidInput
 from fengqiao.fraud import matching
+from fengqiao.fraud.announce import label, push, title_of
 from fengqiao.fraud.checking import FieldProblem, Incoming, clean
 from fengqiao.fraud.models import (
     LEVEL_RANK,
@@ -39,11 +41,8 @@ from fengqiao.fraud.models import (
     MatchStep,
     OrderStatus,
     WarningLevel,
-    WarningType,
 )
-from fengqiao.i18n import _
 from fengqiao.live import service as live
-from fengqiao.privacy import mask_name, mask_phone
 from fengqiao.tasks.models import Task, TaskKind, TaskSource, TaskStatus
 
 __all__ = ["FieldProblem", "Incoming", "Received", "Totals", "clean", "receive"]
@@ -87,13 +86,6 @@ def deadlines(
         start + timedelta(minutes=contact),
         start + timedelta(minutes=visit) if visit else None,
     )
-
-
-def label(name: str | None, phone: str | None, address: str | None) -> str:
-    """How an order is shown in lists: masked name and phone, the address text."""
-    who = mask_name(name) if name else _("Unnamed")
-    parts = [who, mask_phone(phone) if phone else "", address or ""]
-    return " ".join(p for p in parts if p)[:400]
 
 
 def _existing(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str], int]:
@@ -393,18 +385,6 @@ def task_row(
     }
 
 
-TYPE_TITLES = {
-    WarningType.SCAM_CALL: "Fraud warning: on a suspected scam call",
-    WarningType.SCAM_APP: "Fraud warning: scam app installed",
-    WarningType.SUSPICIOUS_TRANSFER: "Fraud warning: suspicious transfer",
-    WarningType.AT_RISK: "Fraud warning: person at risk",
-}
-
-
-def title_of(warning_type: WarningType) -> str:
-    return _(TYPE_TITLES[warning_type])
-
-
 def _insert_tasks(
     session: Session,
     principal: Principal,
@@ -554,27 +534,6 @@ def _merge(
         push(session, order, repeat=order.warning_count)
 
 
-def push(session: Session, order: FraudOrder, kind: str = "fraud_order", **extra: object) -> None:
-    """The live event of an order for its person and its station's desk: masked name
-    and phone, no address."""
-    live.publish(
-        session,
-        kind=kind,
-        station_id=order.station_id,
-        person_id=order.assignee_id,
-        payload={
-            "order": order.id,
-            "level": order.level.value,
-            "type": order.warning_type.value,
-            "title": title_of(order.warning_type),
-            "label": label(order.name, order.phone, None),
-            "person": order.assignee_id,
-            "status": order.status.value,
-            **extra,
-        },
-    )
-
-
 def audit_intake(
     session: Session, principal: Principal, totals: Totals, *, channel: Channel, ref: str | int
 ) -> None:
@@ -593,3 +552,23 @@ def audit_intake(
             "queued": totals.queued,
         },
     )
+
+
+def take_one(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    raw: dict[str, Any],
+    *,
+    channel: Channel,
+    source: str = "centre",
+) -> Received:
+    """Check and store one warning (API, desk); a wrong field is refused naming it."""
+    try:
+        item = clean(raw, source=source)
+    except FieldProblem as exc:
+        raise InvalidInput(f"{exc.field}: {exc.message}") from None
+    results, totals = receive(session, principal, settings, [item], channel=channel)
+    if not results[0].duplicate:
+        audit_intake(session, principal, totals, channel=channel, ref=results[0].order_id)
+    return results[0]

@@ -16,7 +16,7 @@ from fengqiao.accounts.models import Role, UserAccount
 from fengqiao.auth import Principal, system_principal
 from fengqiao.config import Settings
 from fengqiao.db import unit_of_work, utcnow
-from fengqiao.fraud.intake import label, title_of
+from fengqiao.fraud.announce import label, title_of
 from fengqiao.fraud.models import CONTACT_WATCH, VISIT_WATCH, FraudOrder, FraudOrderEvent
 from fengqiao.live import service as live
 
@@ -33,6 +33,7 @@ def escalate_due(session: Session, principal: Principal, *, now: datetime | None
         (2, and_(text(VISIT_WATCH), FraudOrder.visit_due_at < now)),
     )
     count = 0
+    chiefs: dict[int, list[int]] = {}  # station → its chiefs' people, read once per round
     for stage, condition in stages:
         rows = session.execute(
             update(FraudOrder)
@@ -40,18 +41,26 @@ def escalate_due(session: Session, principal: Principal, *, now: datetime | None
             .values(escalation=stage, escalated_at=now)
             .returning(FraudOrder.id)
         ).all()
-        for (order_id,) in rows:
-            order = session.get(FraudOrder, order_id)
-            if order is None:
-                continue
-            session.refresh(order)
-            _escalated(session, principal, order, stage, now)
-            count += 1
+        ids = [r[0] for r in rows]
+        escalated = session.scalars(
+            select(FraudOrder)
+            .where(FraudOrder.id.in_(ids))
+            .order_by(FraudOrder.id)
+            .execution_options(populate_existing=True)  # the UPDATE bypassed the session
+        ).all()
+        for order in escalated:
+            _escalated(session, principal, order, stage, now, chiefs)
+        count += len(escalated)
     return count
 
 
 def _escalated(
-    session: Session, principal: Principal, order: FraudOrder, stage: int, now: datetime
+    session: Session,
+    principal: Principal,
+    order: FraudOrder,
+    stage: int,
+    now: datetime,
+    chiefs: dict[int, list[int]],
 ) -> None:
     due = order.contact_due_at if stage == 1 else order.visit_due_at
     late = int((now - due).total_seconds() // 60) if due else 0
@@ -76,7 +85,9 @@ def _escalated(
     # The command room (station events) and each chief of the station by name.
     live.publish(session, kind="fraud_escalated", station_id=order.station_id, payload=payload)
     if order.station_id is not None:
-        for chief in _chiefs(session, order.station_id):
+        if order.station_id not in chiefs:
+            chiefs[order.station_id] = _chiefs(session, order.station_id)
+        for chief in chiefs[order.station_id]:
             live.publish(
                 session,
                 kind="fraud_escalated",

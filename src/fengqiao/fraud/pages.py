@@ -16,7 +16,8 @@ from fengqiao.db import utcnow
 from fengqiao.errors import DomainError, InvalidInput
 from fengqiao.fraud import batch as batches
 from fengqiao.fraud import figures as stats
-from fengqiao.fraud import orders
+from fengqiao.fraud import intake, orders
+from fengqiao.fraud.announce import TYPE_LABELS
 from fengqiao.fraud.models import (
     CallResult,
     Channel,
@@ -28,10 +29,9 @@ from fengqiao.fraud.models import (
     WarningLevel,
     WarningType,
 )
-from fengqiao.fraud.routes import start_upload, take_warning
 from fengqiao.i18n import N_, _
-from fengqiao.org.models import Person, PoliceGrid
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
+from fengqiao.registry.service import person_names
 from fengqiao.web import DbSession, render, requires, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -39,13 +39,8 @@ Desk = Annotated[Principal, requires(Permission.RECEIVE_WARNINGS)]
 Handler = Annotated[Principal, requires(Permission.HANDLE_WARNINGS)]
 Viewer = Annotated[Principal, requires(Permission.VIEW_METRICS)]
 
-LABELS: dict[str, dict[str, str]] = {
-    "type": {
-        WarningType.SCAM_CALL: N_("On a suspected scam call now"),
-        WarningType.SCAM_APP: N_("Scam app installed"),
-        WarningType.SUSPICIOUS_TRANSFER: N_("Suspicious transfer"),
-        WarningType.AT_RISK: N_("Group at risk"),
-    },
+LABELS: dict[str, dict[Any, str]] = {
+    "type": TYPE_LABELS,
     "level": {
         WarningLevel.URGENT: N_("Urgent"),
         WarningLevel.HIGH: N_("High"),
@@ -121,19 +116,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 
 def _names(session: DbSession, ids: set[int | None]) -> dict[int, str]:
-    wanted = sorted(i for i in ids if i is not None)
-    if not wanted:
-        return {}
-    rows = session.query(Person.id, Person.name).filter(Person.id.in_(wanted)).all()
-    return {r[0]: r[1] for r in rows}
-
-
-def _grids(session: DbSession, ids: set[int | None]) -> dict[int, str]:
-    wanted = sorted(i for i in ids if i is not None)
-    if not wanted:
-        return {}
-    rows = session.query(PoliceGrid.id, PoliceGrid.code).filter(PoliceGrid.id.in_(wanted)).all()
-    return {r[0]: r[1] for r in rows}
+    return person_names(session, {i for i in ids if i is not None})
 
 
 def _desk(request: Request, session: DbSession, principal: Principal, **extra: Any) -> Response:
@@ -148,7 +131,7 @@ def _desk(request: Request, session: DbSession, principal: Principal, **extra: A
             queued=queued,
             pressing=pressing,
             people=_names(session, {o.assignee_id for o in everyone}),
-            grids=_grids(session, {o.grid_id for o in everyone}),
+            grids=orders.grid_codes(session, {o.grid_id for o in everyone}),
             batches=batches.recent_batches(session, principal, limit=10),
             now=utcnow(),
             **extra,
@@ -188,7 +171,7 @@ def new_warning(
     }
     raw = {k: v for k, v in kept.items() if v.strip()}
     try:
-        got = take_warning(
+        got = intake.take_one(
             session,
             principal,
             settings_of(request),
@@ -214,8 +197,13 @@ def upload(
 ) -> Response:
     session.commit()  # the upload opens its batch in a transaction of its own (SQLite's lock)
     try:
-        batch_id = start_upload(
-            request.app.state.sessionmaker, settings_of(request), principal, file, source
+        batch_id = batches.upload(
+            request.app.state.sessionmaker,
+            settings_of(request),
+            principal,
+            file.file,
+            filename=file.filename or "upload.csv",
+            source=source,
         )
     except DomainError as exc:
         return _desk(request, session, principal, upload_error=exc.message, status_code=exc.status)
@@ -253,7 +241,7 @@ def _order_page(
             warnings=orders.warnings_of(session, order),
             team=team,
             people=_names(session, ids),
-            grids=_grids(session, {order.grid_id}),
+            grids=orders.grid_codes(session, {order.grid_id}),
             desk=principal.can(Permission.RECEIVE_WARNINGS),
             now=utcnow(),
             **extra,

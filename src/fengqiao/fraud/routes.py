@@ -4,19 +4,14 @@ record contact and outcome; figures by station, grid, type and day."""
 
 from __future__ import annotations
 
-import tempfile
-import threading
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.clock import local_day
-from fengqiao.config import Settings
-from fengqiao.db import unit_of_work, utcnow
+from fengqiao.db import utcnow
 from fengqiao.errors import InvalidInput
 from fengqiao.fraud import batch as batches
 from fengqiao.fraud import figures as stats
@@ -33,34 +28,12 @@ from fengqiao.fraud.schemas import (
     ReopenIn,
     WarningIn,
 )
-from fengqiao.i18n import current_language, language
 from fengqiao.web import DbSession, requires, settings_of
 
 router = APIRouter(tags=["fraud"])
 Desk = Annotated[Principal, requires(Permission.RECEIVE_WARNINGS)]
 Handler = Annotated[Principal, requires(Permission.HANDLE_WARNINGS)]
 Viewer = Annotated[Principal, requires(Permission.VIEW_METRICS)]
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-
-
-def take_warning(
-    session: Session,
-    principal: Principal,
-    settings: Settings,
-    raw: dict[str, Any],
-    *,
-    channel: Channel,
-    source: str = "centre",
-) -> intake.Received:
-    """Check and store one warning; a wrong field is refused naming it."""
-    try:
-        item = intake.clean(raw, source=source)
-    except intake.FieldProblem as exc:
-        raise InvalidInput(f"{exc.field}: {exc.message}") from None
-    results, totals = intake.receive(session, principal, settings, [item], channel=channel)
-    if not results[0].duplicate:
-        intake.audit_intake(session, principal, totals, channel=channel, ref=results[0].order_id)
-    return results[0]
 
 
 @router.post("/fraud/warnings", status_code=201)
@@ -72,7 +45,7 @@ def post_warning(
     raw = body.model_dump(exclude_none=True)
     if body.warned_at is not None:
         raw["warned_at"] = body.warned_at
-    got = take_warning(session, principal, settings_of(request), raw, channel=Channel.API)
+    got = intake.take_one(session, principal, settings_of(request), raw, channel=Channel.API)
     out = ReceivedOut(
         order_id=got.order_id,
         duplicate=got.duplicate,
@@ -83,50 +56,6 @@ def post_warning(
         assignee_id=got.assignee_id,
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=200 if got.duplicate else 201)
-
-
-def start_upload(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    principal: Principal,
-    upload: UploadFile,
-    source: str,
-) -> int:
-    """Save the upload, open its batch and take its rows in a background thread."""
-    filename = Path(upload.filename or "upload.csv").name
-    suffix = Path(filename).suffix.lower()
-    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
-        raise InvalidInput(batches.wrong_kind_message(filename))
-    with tempfile.NamedTemporaryFile(prefix="fraud-", suffix=suffix, delete=False) as handle:
-        path = Path(handle.name)
-        size = 0
-        while block := upload.file.read(1 << 20):
-            size += len(block)
-            if size > MAX_UPLOAD_BYTES:
-                break
-            handle.write(block)
-    if size > MAX_UPLOAD_BYTES:
-        path.unlink(missing_ok=True)
-        raise InvalidInput(batches.too_large_message(filename, MAX_UPLOAD_BYTES))
-    with unit_of_work(factory) as session:
-        batch = batches.start_batch(
-            session, principal, filename=filename, source=source, digest=batches.file_digest(path)
-        )
-        batch_id = batch.id
-
-    lang = current_language()  # the row messages are kept in the uploader's language
-
-    def work() -> None:
-        try:
-            with language(lang):
-                batches.run_batch(factory, settings, principal, batch_id, path)
-        except Exception:  # the batch row records the failure
-            pass
-        finally:
-            path.unlink(missing_ok=True)
-
-    threading.Thread(target=work, name=f"fraud-batch-{batch_id}", daemon=True).start()
-    return batch_id
 
 
 @router.post("/fraud/batches", status_code=202)
@@ -142,8 +71,13 @@ def upload_batch(
     # The batch is opened and run in transactions of their own: end the request's first
     # (on SQLite it holds the write lock, and the upload would wait for itself).
     session.commit()
-    batch_id = start_upload(
-        request.app.state.sessionmaker, settings_of(request), principal, file, source
+    batch_id = batches.upload(
+        request.app.state.sessionmaker,
+        settings_of(request),
+        principal,
+        file.file,
+        filename=file.filename or "upload.csv",
+        source=source,
     )
     return {"batch_id": batch_id}
 
