@@ -46,6 +46,9 @@ class Permission(enum.StrEnum):
     RECEIVE_WARNINGS = "receive_warnings"
     HANDLE_WARNINGS = "handle_warnings"
     PUBLISH_NOTICES = "publish_notices"
+    VIEW_DISPUTES = "view_disputes"
+    MEDIATE_DISPUTES = "mediate_disputes"
+    MANAGE_MEDIATORS = "manage_mediators"
 
 
 _ALL = frozenset(Role)
@@ -109,6 +112,28 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.PUBLISH_NOTICES: frozenset(
         {Role.STATION_CHIEF, Role.COMMAND_ROOM, Role.COMMUNITY_OFFICER}
     ),
+    # Disputes: the grid's team mediates; the legal supervisor reads; the administrator
+    # has no access to the records (三员分立).
+    Permission.VIEW_DISPUTES: frozenset(
+        {
+            Role.STATION_CHIEF,
+            Role.COMMAND_ROOM,
+            Role.COMMUNITY_OFFICER,
+            Role.AUXILIARY,
+            Role.GRID_WORKER,
+            Role.LEGAL_SUPERVISOR,
+        }
+    ),
+    Permission.MEDIATE_DISPUTES: frozenset(
+        {
+            Role.STATION_CHIEF,
+            Role.COMMAND_ROOM,
+            Role.COMMUNITY_OFFICER,
+            Role.AUXILIARY,
+            Role.GRID_WORKER,
+        }
+    ),
+    Permission.MANAGE_MEDIATORS: frozenset({Role.STATION_CHIEF, Role.COMMUNITY_OFFICER}),
 }
 
 

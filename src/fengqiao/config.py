@@ -79,6 +79,28 @@ class Settings(BaseSettings):
     notify_sender: bool = Field(default=True, description="Send pending notices in this process")
     notify_check_seconds: float = Field(default=5.0, gt=0, le=600)
 
+    dispute_follow_up_days: dict[str, list[int]] = Field(
+        default={"red": [3, 7, 15, 30], "orange": [7, 30], "yellow": [15]},
+        description="Days after resolution of each revisit, by risk level (red, orange, yellow)",
+    )
+    pdf_font: str = Field(
+        default="",
+        description="A TrueType/OpenType font with Chinese glyphs for PDFs (found when empty)",
+    )
+
+    @field_validator("dispute_follow_up_days")
+    @classmethod
+    def _check_revisits(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        wrong = sorted(set(value) - {"red", "orange", "yellow"})
+        if wrong:
+            raise ValueError(
+                f"unknown risk level(s) {wrong}: use red, orange, yellow "
+                "(未知风险等级，可用 red/orange/yellow)"
+            )
+        if any(not 1 <= d <= 365 for days in value.values() for d in days):
+            raise ValueError("days must be between 1 and 365 (天数须在 1 到 365 之间)")
+        return {level: sorted(set(days)) for level, days in value.items()}
+
     @field_validator("fraud_contact_minutes", "fraud_visit_minutes")
     @classmethod
     def _check_deadlines(cls, value: dict[str, int]) -> dict[str, int]:

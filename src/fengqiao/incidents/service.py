@@ -52,7 +52,8 @@ NO_SCENE_DISPOSITIONS = frozenset({Disposition.NO_ACTION, Disposition.REFERRED})
 
 
 def ensure_reference_data(session: Session) -> int:
-    """Seed the default categories and routing rules where missing; returns rows added."""
+    """Seed the default categories, routing rules and kinds of dispute where missing;
+    returns rows added."""
     added = 0
     existing = set(session.scalars(select(IncidentCategory.code)))
     parents: dict[str, int] = {
@@ -97,7 +98,9 @@ def ensure_reference_data(session: Session) -> int:
             )
             added += 1
     session.flush()
-    return added
+    from fengqiao.disputes.types import ensure_types
+
+    return added + ensure_types(session)
 
 
 def get_category_or_raise(session: Session, code: str) -> IncidentCategory:
@@ -402,24 +405,9 @@ def handle(
             detail={"incident": incident.id},
         )
     elif disposition is Disposition.DISPUTE:
-        dispute = Dispute(
-            number=f"JF{dispatch.number_of(incident)[2:]}",
-            incident_id=incident.id,
-            category_code=incident.category.code,
-            grid_id=incident.grid_id,
-            station_id=incident.station_id,
-            summary=incident.description,
-        )
-        session.add(dispute)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action=AuditAction.CREATE,
-            object_type="dispute",
-            object_id=dispute.id,
-            detail={"incident": incident.id},
-        )
+        from fengqiao.disputes.service import from_incident
+
+        from_incident(session, actor, incident)
 
 
 def close(session: Session, *, actor: Actor, incident: Incident, note: str = "") -> None:

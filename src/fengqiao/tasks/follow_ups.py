@@ -3,17 +3,27 @@ warning); the daily job turns each into a task on its day."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Principal
-from fengqiao.errors import Forbidden, NotFound
+from fengqiao.clock import at_local, local_day
+from fengqiao.db import utcnow
+from fengqiao.errors import Conflict, Forbidden, NotFound
 from fengqiao.i18n import _
-from fengqiao.org.models import PoliceGrid
-from fengqiao.tasks.models import FollowUp, FollowUpStatus, TaskKind
+from fengqiao.org.models import Person, PoliceGrid
+from fengqiao.tasks.models import (
+    FollowUp,
+    FollowUpStatus,
+    Task,
+    TaskKind,
+    TaskSource,
+    TaskStatus,
+)
 
 
 def schedule_follow_up(
@@ -105,3 +115,70 @@ def schedule_visit(
         lat=address.lat,
         note=note,
     )
+
+
+def task_today(
+    session: Session, principal: Principal, follow_up: FollowUp, *, now: datetime | None = None
+) -> Task:
+    """Bring a pending follow-up forward: its task is made for today at once (given to
+    the principal when they may do it, else to the least loaded of the grid team)
+    instead of waiting for its day. Asking again answers the same task."""
+    from fengqiao.tasks.kinds import ELIGIBLE
+    from fengqiao.tasks.service import pick_assignee
+
+    now = now or utcnow()
+    day = local_day(now)
+    key = f"fu:{follow_up.id}:{day.isoformat()}"
+    existing = session.scalar(select(Task).where(Task.source_key == key))
+    if existing is not None:
+        return existing
+    if follow_up.status is not FollowUpStatus.PENDING:
+        raise Conflict(
+            _("This follow-up is already {status}.").format(status=_(follow_up.status.value))
+        )
+    if not principal.sees_grid(follow_up.grid_id, follow_up.station_id):
+        raise Forbidden(_("This record belongs to another grid or station."))
+    me = session.get(Person, principal.person_id) if principal.person_id else None
+    if (
+        me is not None
+        and me.station_id == follow_up.station_id
+        and me.kind in ELIGIBLE[follow_up.kind]
+    ):
+        assignee: int | None = me.id
+    else:
+        assignee = pick_assignee(session, grid_id=follow_up.grid_id, kind=follow_up.kind, day=day)
+    task = Task(
+        station_id=follow_up.station_id,
+        grid_id=follow_up.grid_id,
+        kind=follow_up.kind,
+        title=_("Follow-up visit: {target}").format(target=follow_up.target_label)[:200],
+        detail=follow_up.note[:2000],
+        target_type=follow_up.target_type,
+        target_id=follow_up.target_id,
+        target_label=follow_up.target_label[:400],
+        lon=follow_up.lon,
+        lat=follow_up.lat,
+        day=day,
+        due_from=now,
+        due_by=max(at_local(day, 18), now + timedelta(hours=2)),
+        priority=2,
+        assignee_id=assignee,
+        status=TaskStatus.OPEN,
+        source=TaskSource.FOLLOW_UP,
+        source_key=key,
+        follow_up_id=follow_up.id,
+        created_by_user_id=principal.actor.user_id,
+        created_at=now,
+    )
+    session.add(task)
+    follow_up.status = FollowUpStatus.SCHEDULED
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=AuditAction.CREATE,
+        object_type="task",
+        object_id=task.id,
+        detail={"follow_up": follow_up.id, "assignee_id": assignee, "day": day.isoformat()},
+    )
+    return task

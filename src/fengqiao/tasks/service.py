@@ -399,10 +399,16 @@ def _after_completion(
                 done_at,
             )
             address.last_visited_at = done_at
+    dispute_id = None
     if task.follow_up_id is not None:
         follow_up = session.get(FollowUp, task.follow_up_id)
         if follow_up is not None:
+            dispute_id = follow_up.dispute_id
             follow_up.status = FollowUpStatus.DONE
+            if follow_up.dispute_id is not None:
+                from fengqiao.disputes import revisits
+
+                revisits.visited(session, principal, follow_up, task)
     days = (task.result or {}).get("revisit_in_days")
     if days:
         schedule_follow_up(
@@ -417,6 +423,7 @@ def _after_completion(
             lon=task.lon,
             lat=task.lat,
             note=_("Revisit after task {id}").format(id=task.id),
+            dispute_id=dispute_id,
         )
 
 

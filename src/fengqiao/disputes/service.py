@@ -1,0 +1,534 @@
+"""Registering disputes and reading them: who may see which, the parties (masked on
+screen), the risk checklist, conversion from an incident, lists and the timeline.
+
+Every change writes a dispute event and an audit row in the caller's transaction; a
+retried registration (same client key, or the same incident) adds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fengqiao.audit import service as audit
+from fengqiao.audit.models import AuditAction
+from fengqiao.audit.service import Actor
+from fengqiao.auth import Permission, Principal, require
+from fengqiao.clock import local_day
+from fengqiao.db import utcnow
+from fengqiao.disputes import risk as risks
+from fengqiao.disputes import types as kinds
+from fengqiao.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeMediator,
+    DisputeParty,
+    DisputeSource,
+    DisputeStatus,
+    MediationLevel,
+    Mediator,
+    PartySide,
+    RiskLevel,
+)
+from fengqiao.disputes.schemas import DisputeIn, PartyIn, RiskIn
+from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fengqiao.i18n import _
+from fengqiao.incidents.models import Incident
+from fengqiao.org import placement
+from fengqiao.org.models import GridAssignment, PersonKind, PoliceGrid
+from fengqiao.registry.identity import normalise_id_number, normalise_phone
+from fengqiao.registry.models import Address
+
+
+def scope(principal: Principal) -> ColumnElement[bool]:
+    """Disputes ``principal`` may see: the station's for station staff, the own grids'
+    for auxiliaries and grid workers, and any dispute they mediate or answer for."""
+    if principal.station_ids is None and principal.grid_ids is None:
+        return Dispute.id.is_not(None)
+    conditions: list[ColumnElement[bool]] = []
+    if principal.grid_ids is not None:
+        conditions.append(Dispute.grid_id.in_(sorted(principal.grid_ids)))
+    elif principal.station_ids is not None:
+        conditions.append(Dispute.station_id.in_(sorted(principal.station_ids)))
+    if principal.person_id is not None:
+        conditions.append(Dispute.responsible_person_id == principal.person_id)
+        conditions.append(
+            Dispute.id.in_(
+                select(DisputeMediator.dispute_id)
+                .join(Mediator, Mediator.id == DisputeMediator.mediator_id)
+                .where(Mediator.person_id == principal.person_id)
+            )
+        )
+    return or_(*conditions) if conditions else Dispute.id.is_(None)
+
+
+def get_dispute(
+    session: Session, principal: Principal, dispute_id: int, *, audited: bool = True
+) -> Dispute:
+    require(principal, Permission.VIEW_DISPUTES)
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None:
+        raise NotFound(_("Dispute {id} was not found.").format(id=dispute_id))
+    if session.scalar(select(Dispute.id).where(Dispute.id == dispute_id, scope(principal))) is None:
+        raise Forbidden(_("This dispute belongs to another grid or station."))
+    if audited:
+        audit.record(
+            session,
+            actor=principal.actor,
+            action=AuditAction.READ,
+            object_type="dispute",
+            object_id=dispute.id,
+        )
+    return dispute
+
+
+def for_change(session: Session, principal: Principal, dispute_id: int) -> Dispute:
+    """A dispute the principal may work on (mediators, sessions, outcome …)."""
+    require(principal, Permission.MEDIATE_DISPUTES)
+    return get_dispute(session, principal, dispute_id, audited=False)
+
+
+def event(
+    session: Session,
+    actor: Actor,
+    dispute: Dispute,
+    kind: str,
+    *,
+    person_id: int | None = None,
+    level: MediationLevel | None = None,
+    action: AuditAction = AuditAction.UPDATE,
+    **detail: Any,
+) -> None:
+    """One line of the dispute's timeline, and its audit row."""
+    clean = {k: v for k, v in detail.items() if v is not None}
+    session.add(
+        DisputeEvent(
+            dispute_id=dispute.id,
+            kind=kind,
+            level=level or dispute.level,
+            user_id=actor.user_id,
+            person_id=person_id,
+            detail=clean,
+            at=utcnow(),
+        )
+    )
+    dispute.updated_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="dispute",
+        object_id=dispute.id,
+        detail={"change": kind, **clean},
+    )
+
+
+def require_open(dispute: Dispute) -> None:
+    if dispute.status not in (DisputeStatus.REGISTERED, DisputeStatus.MEDIATING):
+        raise Conflict(
+            _("Dispute {number} is closed ({status}); reopen it to change it.").format(
+                number=dispute.number, status=_(dispute.status.value)
+            )
+        )
+
+
+def grid_officer(session: Session, grid_id: int | None) -> int | None:
+    """The person who answers for a grid's disputes: its officer, else its auxiliary."""
+    if grid_id is None:
+        return None
+    rows = session.execute(
+        select(GridAssignment.role, GridAssignment.person_id).where(
+            GridAssignment.grid_id == grid_id,
+            GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)),
+        )
+    ).all()
+    ordered = sorted(rows, key=lambda r: r[0] is not PersonKind.OFFICER)
+    return ordered[0][1] if ordered else None
+
+
+@dataclass
+class Place:
+    grid_id: int
+    station_id: int
+    address_id: int | None
+    lon: float | None
+    lat: float | None
+    text: str
+
+
+def _place(session: Session, principal: Principal, data: DisputeIn) -> Place:
+    """Where the dispute is: a registry address, a point on the map, or a chosen grid."""
+    lon, lat, text = data.lon, data.lat, data.place.strip()
+    address_id, grid_id = data.address_id, data.grid_id
+    if (lon is None) != (lat is None):
+        raise InvalidInput(_("Give both longitude and latitude, or neither."))
+    if address_id is not None:
+        address = session.get(Address, address_id)
+        if address is None:
+            raise InvalidInput(_("Address {id} is not in the registry.").format(id=address_id))
+        grid_id = grid_id or address.grid_id
+        lon, lat = (lon, lat) if lon is not None else (address.lon, address.lat)
+        text = text or address.full_name
+    if grid_id is None and lon is not None and lat is not None:
+        found = placement.place_point(session, lon, lat)
+        if found is None:
+            raise InvalidInput(
+                _("The point ({lon:.5f}, {lat:.5f}) lies in no grid: choose the grid.").format(
+                    lon=lon, lat=lat
+                )
+            )
+        grid_id = found.grid_id
+    if grid_id is None and principal.grid_ids is not None and len(principal.grid_ids) == 1:
+        grid_id = next(iter(principal.grid_ids))
+    if grid_id is None:
+        raise InvalidInput(
+            _("Say where the dispute is: an address of the registry, a point, or the grid.")
+        )
+    grid = session.get(PoliceGrid, grid_id)
+    if grid is None:
+        raise InvalidInput(_("Grid {id} was not found.").format(id=grid_id))
+    station_id = grid.district.station_id
+    if not principal.sees_grid(grid.id, station_id):
+        raise Forbidden(_("This grid belongs to another station or team."))
+    if not text:
+        raise InvalidInput(_("Describe the place of the dispute (address or landmark)."))
+    return Place(grid.id, station_id, address_id, lon, lat, text[:200])
+
+
+def clean_party(position: int, party: PartyIn) -> dict[str, Any]:
+    """One party's fields, checked; errors name the party by its place in the list."""
+    who = _("Party {n}").format(n=position + 1)
+    name = party.name.strip()
+    if not name:
+        raise InvalidInput(_("{who}: give the name.").format(who=who))
+    id_number = phone = None
+    if party.id_number and party.id_number.strip():
+        try:
+            id_number = normalise_id_number(party.id_number)
+        except ValueError as err:
+            raise InvalidInput(f"{who}: {err}") from None
+    if party.phone and party.phone.strip():
+        try:
+            phone = normalise_phone(party.phone)
+        except ValueError as err:
+            raise InvalidInput(f"{who}: {err}") from None
+    gender = (party.gender or "").strip().lower() or None
+    if gender not in (None, "male", "female"):
+        raise InvalidInput(_("{who}: gender is male or female.").format(who=who))
+    return {
+        "side": party.side,
+        "name": name,
+        "is_organisation": party.is_organisation,
+        "gender": None if party.is_organisation else gender,
+        "id_number": None if party.is_organisation else id_number,
+        "phone": phone,
+        "address": party.address.strip(),
+        "vulnerable": party.vulnerable,
+        "position": position,
+    }
+
+
+def _check_type(session: Session, code: str) -> str:
+    names = kinds.type_names(session)
+    if code not in names:
+        raise InvalidInput(
+            _("Unknown kind of dispute “{code}”. Use one of: {known}.").format(
+                code=code, known=", ".join(sorted(names))
+            )
+        )
+    return code
+
+
+def _number(dispute: Dispute) -> str:
+    return f"JF{local_day(dispute.created_at):%Y%m%d}{dispute.id:06d}"
+
+
+def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[Dispute, bool]:
+    """A new dispute with its parties and risk. Returns ``(dispute, created)``."""
+    require(principal, Permission.MEDIATE_DISPUTES)
+    if data.client_key:
+        twin = session.scalar(select(Dispute).where(Dispute.client_key == data.client_key))
+        if twin is not None:
+            get_dispute(session, principal, twin.id, audited=False)
+            return twin, False
+    type_code = _check_type(session, data.type_code)
+    place = _place(session, principal, data)
+    parties = [clean_party(i, p) for i, p in enumerate(data.parties)]
+    if not parties:
+        raise InvalidInput(_("Name at least one party of the dispute."))
+    assessment = risks.assess(data.risk)
+    title = data.title.strip() or _("{first} and others").format(first=parties[0]["name"][:20])
+    today = local_day(utcnow())
+    found_on = data.found_on or today
+    if found_on > today:
+        raise InvalidInput(_("The day found cannot be in the future."))
+    if found_on < today - timedelta(days=3650):
+        raise InvalidInput(_("The day found is more than ten years ago."))
+    dispute = Dispute(
+        number=f"tmp-{uuid.uuid4().hex[:24]}",
+        client_key=data.client_key or None,
+        source=data.source,
+        type_code=type_code,
+        title=title[:200],
+        summary=data.summary.strip(),
+        place=place.text,
+        address_id=place.address_id,
+        lon=place.lon,
+        lat=place.lat,
+        grid_id=place.grid_id,
+        station_id=place.station_id,
+        found_on=found_on,
+        risk_answers=assessment.answers,
+        risk_level=assessment.level,
+        level=MediationLevel.GRID,
+        status=DisputeStatus.REGISTERED,
+        responsible_person_id=grid_officer(session, place.grid_id),
+        registered_by=principal.actor.user_id,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():  # the same form sent twice at once
+            session.add(dispute)
+            session.flush()
+    except IntegrityError:
+        twin = session.scalar(select(Dispute).where(Dispute.client_key == data.client_key))
+        if twin is None or not data.client_key:
+            raise
+        return twin, False
+    dispute.number = _number(dispute)
+    for values in parties:
+        session.add(DisputeParty(dispute_id=dispute.id, **values))
+    session.flush()
+    event(
+        session,
+        principal.actor,
+        dispute,
+        "registered",
+        person_id=principal.person_id,
+        action=AuditAction.CREATE,
+        source=dispute.source.value,
+        risk=dispute.risk_level.value,
+        score=assessment.score,
+    )
+    return dispute, True
+
+
+def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute:
+    """The dispute a call becomes (警情转纠纷): its kind from the incident category, the
+    caller as applicant, the place and grid of the call, and the repeated calls from the
+    same number in the last 30 days in the risk checklist. Once per incident."""
+    existing = session.scalar(select(Dispute).where(Dispute.incident_id == incident.id))
+    if existing is not None:
+        return existing
+    calls = 0
+    if incident.reporter_phone:
+        calls = (
+            session.scalar(
+                select(func.count(Incident.id)).where(
+                    Incident.reporter_phone == incident.reporter_phone,
+                    Incident.received_at >= incident.received_at - timedelta(days=30),
+                    Incident.received_at <= incident.received_at,
+                )
+            )
+            or 0
+        )
+    assessment = risks.assess({"repeated_calls": calls})
+    code = incident.category.code
+    dispute = Dispute(
+        number=f"tmp-{uuid.uuid4().hex[:24]}",
+        incident_id=incident.id,
+        category_code=code,
+        source=DisputeSource.INCIDENT,
+        type_code=kinds.type_for_category(session, code),
+        title=(incident.description or incident.category.name_zh)[:60],
+        summary=incident.description or "",
+        place=(incident.address or "")[:200],
+        lon=incident.lon,
+        lat=incident.lat,
+        grid_id=incident.grid_id,
+        station_id=incident.station_id,
+        found_on=local_day(incident.received_at),
+        risk_answers=assessment.answers,
+        risk_level=assessment.level,
+        level=MediationLevel.GRID,
+        status=DisputeStatus.REGISTERED,
+        responsible_person_id=incident.responsible_person_id
+        or grid_officer(session, incident.grid_id),
+        registered_by=actor.user_id,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(dispute)
+    session.flush()
+    dispute.number = _number(dispute)
+    if incident.reporter_name:
+        session.add(
+            DisputeParty(
+                dispute_id=dispute.id,
+                side=PartySide.APPLICANT,
+                name=incident.reporter_name[:100],
+                phone=incident.reporter_phone,
+                address=(incident.address or "")[:200],
+                position=0,
+            )
+        )
+    session.flush()
+    event(
+        session,
+        actor,
+        dispute,
+        "registered",
+        action=AuditAction.CREATE,
+        source="incident",
+        incident=incident.id,
+        risk=dispute.risk_level.value,
+    )
+    return dispute
+
+
+def convert_incident(
+    session: Session, principal: Principal, incident_id: int
+) -> tuple[Dispute, bool]:
+    """Make a dispute of an incident in reach; converting again answers the same one."""
+    require(principal, Permission.MEDIATE_DISPUTES)
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(_("Incident {id} was not found.").format(id=incident_id))
+    if incident.station_id is None or not principal.sees_station(incident.station_id):
+        raise Forbidden(_("This incident belongs to another station."))
+    if incident.grid_id is not None and not principal.sees_grid(
+        incident.grid_id, incident.station_id
+    ):
+        raise Forbidden(_("This incident belongs to another grid."))
+    existing = session.scalar(select(Dispute).where(Dispute.incident_id == incident.id))
+    if existing is not None:
+        return existing, False
+    return from_incident(session, principal.actor, incident), True
+
+
+def add_party(session: Session, principal: Principal, dispute_id: int, party: PartyIn) -> Dispute:
+    dispute = for_change(session, principal, dispute_id)
+    require_open(dispute)
+    count = len(parties_of(session, dispute.id))
+    if count >= 30:
+        raise InvalidInput(_("A dispute holds at most 30 parties."))
+    values = clean_party(count, party)
+    session.add(DisputeParty(dispute_id=dispute.id, **values))
+    session.flush()
+    event(
+        session,
+        principal.actor,
+        dispute,
+        "party_added",
+        person_id=principal.person_id,
+        side=values["side"].value,
+    )
+    return dispute
+
+
+def parties_of(session: Session, dispute_id: int) -> list[DisputeParty]:
+    return list(
+        session.scalars(
+            select(DisputeParty)
+            .where(DisputeParty.dispute_id == dispute_id)
+            .order_by(DisputeParty.position, DisputeParty.id)
+        )
+    )
+
+
+def assess_risk(session: Session, principal: Principal, dispute_id: int, data: RiskIn) -> Dispute:
+    """Answer the checklist again; a level may be raised above it (with a reason) but
+    never set below what the answers give."""
+    dispute = for_change(session, principal, dispute_id)
+    assessment = risks.assess(data.risk)
+    level = assessment.level
+    if data.raise_to:
+        try:
+            wanted = RiskLevel(data.raise_to)
+        except ValueError:
+            raise InvalidInput(_("Risk level is red, orange or yellow.")) from None
+        if risks.higher(wanted, level) is not wanted:
+            raise InvalidInput(
+                _("The answers make this dispute {level}; it cannot be set lower.").format(
+                    level=_(level.value)
+                )
+            )
+        if wanted is not level and not data.reason.strip():
+            raise InvalidInput(_("Say why the risk is raised above the checklist."))
+        level = wanted
+    before = dispute.risk_level
+    dispute.risk_answers, dispute.risk_level = assessment.answers, level
+    event(
+        session,
+        principal.actor,
+        dispute,
+        "risk",
+        person_id=principal.person_id,
+        before=before.value,
+        after=level.value,
+        score=assessment.score,
+        reason=data.reason.strip() or None,
+    )
+    return dispute
+
+
+def list_disputes(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    risk: str | None = None,
+    type_code: str | None = None,
+    grid_id: int | None = None,
+    found_from: date | None = None,
+    limit: int = 200,
+) -> list[Dispute]:
+    require(principal, Permission.VIEW_DISPUTES)
+    query = select(Dispute).where(scope(principal))
+    filters: list[tuple[str | None, Any, type[Any]]] = [
+        (status, Dispute.status, DisputeStatus),
+        (level, Dispute.level, MediationLevel),
+        (risk, Dispute.risk_level, RiskLevel),
+    ]
+    for value, column, kind in filters:
+        if value:
+            try:
+                query = query.where(column == kind(value))
+            except ValueError:
+                raise InvalidInput(
+                    _("“{value}” is not one of: {known}.").format(
+                        value=value, known=", ".join(m.value for m in kind)
+                    )
+                ) from None
+    if type_code:
+        query = query.where(Dispute.type_code == type_code)
+    if grid_id is not None:
+        query = query.where(Dispute.grid_id == grid_id)
+    if found_from is not None:
+        query = query.where(Dispute.found_on >= found_from)
+    query = query.order_by(Dispute.updated_at.desc(), Dispute.id.desc()).limit(
+        max(1, min(limit, 1000))
+    )
+    return list(session.scalars(query))
+
+
+def timeline(session: Session, dispute_id: int) -> list[DisputeEvent]:
+    return list(
+        session.scalars(
+            select(DisputeEvent)
+            .where(DisputeEvent.dispute_id == dispute_id)
+            .order_by(DisputeEvent.at, DisputeEvent.id)
+        )
+    )
+
+
+def today() -> date:
+    return local_day(utcnow())
