@@ -25,6 +25,9 @@ from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work
+from fengqiao.disputes import pages as dispute_pages
+from fengqiao.disputes import roster_pages as dispute_roster_pages
+from fengqiao.disputes import routes as dispute_routes
 from fengqiao.errors import DomainError, Forbidden
 from fengqiao.fraud import pages as fraud_pages
 from fengqiao.fraud import routes as fraud_routes
@@ -207,6 +210,7 @@ def create_app(settings: Settings) -> FastAPI:
         registry_routes,
         fraud_routes,
         notify_routes,
+        dispute_routes,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (
@@ -219,6 +223,8 @@ def create_app(settings: Settings) -> FastAPI:
         registry_pages,
         fraud_pages,
         notify_pages,
+        dispute_roster_pages,
+        dispute_pages,
     ):
         app.include_router(module.router)
     return app

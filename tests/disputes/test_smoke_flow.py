@@ -77,7 +77,7 @@ def test_register_mediate_escalate_agree(county: sessionmaker[Session]) -> None:
             revisit_days=DAYS,
         )
         assert d.status is DisputeStatus.RESOLVED and d.resolved_level is MediationLevel.STATION
-        name, data = agreements.printable(s, SYSTEM, a.id)
+        _name, data = agreements.printable(s, SYSTEM, a.id)
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
         assert "调解协议书" in text and "李四赔偿张三2000元" in text and "张三" in text
         ups = revisits.follow_ups_of(s, d.id)

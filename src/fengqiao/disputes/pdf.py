@@ -5,6 +5,7 @@ fonts-wqy-zenhei or fonts-noto-cjk), embedded as a subset."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ KIND_LABELS = {
     "peoples_mediator": "人民调解员",
 }
 NUMERALS = "一二三四五六七八九十"
+# fontTools reports each font table it leaves out of a subset (harmless noise).
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 class NoChineseFont(DomainError):
