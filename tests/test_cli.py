@@ -49,6 +49,10 @@ def run(*args: str, db: Path | None = None, **env: str) -> subprocess.CompletedP
         ["fraud"],
         ["fraud", "import"],
         ["fraud", "escalate"],
+        ["disputes"],
+        ["disputes", "link"],
+        ["disputes", "figures"],
+        ["disputes", "agreement"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -22,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+from fengqiao.cli_disputes import disputes_app  # noqa: E402
 from fengqiao.cli_fraud import fraud_app  # noqa: E402
 from fengqiao.cli_grids import grids_app  # noqa: E402
 from fengqiao.cli_tasks import tasks_app  # noqa: E402
@@ -35,6 +36,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(grids_app, name="grids")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(disputes_app, name="disputes")
 
 
 def _settings() -> Settings:
