@@ -15,9 +15,11 @@ $(BIN)/fengqiao: pyproject.toml
 
 ## Set everything up from a fresh clone and serve the demo on http://127.0.0.1:$(PORT)
 demo: $(BIN)/fengqiao
+	./scripts/ensure-fonts.sh
 	$(BIN)/fengqiao demo $(DEMO_ARGS)
 
 serve: $(BIN)/fengqiao
+	./scripts/ensure-fonts.sh
 	$(BIN)/fengqiao serve
 
 ## Every test: SQLite, a real PostgreSQL server and headless Chromium (installed when missing)
