@@ -2,7 +2,7 @@
 # Installs a Chinese font from Debian's packages when none is present: the mediation
 # agreements (调解协议书) are printed to PDF with it. Without root or sudo it only warns.
 set -uo pipefail
-if fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk"; then
+if fc-list 2>/dev/null | grep -i "wenquanyi\|noto sans cjk\|noto serif cjk" >/dev/null; then
   exit 0
 fi
 SUDO=""

@@ -5,7 +5,7 @@ set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x "${FENGQIAO_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-zenhei)
+fc-list 2>/dev/null | grep -i "wenquanyi\|noto sans cjk" >/dev/null || missing+=(fonts-wqy-zenhei)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
