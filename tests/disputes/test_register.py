@@ -61,7 +61,8 @@ def test_register_at_a_registry_address(county: sessionmaker[Session]) -> None:
         assert d.risk_level is RiskLevel.ORANGE  # violence: 25
         assert d.found_on == service.today()
         assert d.number == f"JF{service.today():%Y%m%d}{d.id:06d}"
-        assert d.title == "张三 and others"  # no title given: the first party's name
+        # No title given: the kind and the place, never a party's name (lists show titles).
+        assert d.title == f"邻里纠纷 · {at.address.full_name}" and "张三" not in d.title
         names = [(p.side, p.name) for p in service.parties_of(s, d.id)]
         assert names == [(PartySide.APPLICANT, "张三"), (PartySide.RESPONDENT, "李四")]
         [created] = [a for a in audits(s, "dispute", d.id) if a.action is AuditAction.CREATE]

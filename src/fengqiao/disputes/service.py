@@ -263,7 +263,8 @@ def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[D
     if not parties:
         raise InvalidInput(_("Name at least one party of the dispute."))
     assessment = risks.assess(data.risk)
-    title = data.title.strip() or _("{first} and others").format(first=parties[0]["name"][:20])
+    # A default title names the kind and the place, never a party (lists are not masked).
+    title = data.title.strip() or f"{kinds.type_names(session)[type_code][0]} · {place.text}"
     today = local_day(utcnow())
     found_on = data.found_on or today
     if found_on > today:
