@@ -303,6 +303,28 @@ def party_form(
     )
 
 
+@router.post("/disputes/{dispute_id}/parties/{party_id}/reveal")
+def reveal_form(
+    request: Request,
+    session: DbSession,
+    principal: Mediator_,
+    dispute_id: int,
+    party_id: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """The page again with one party's full numbers (never in a URL or a redirect)."""
+    try:
+        party = service.reveal_party(session, principal, dispute_id, party_id, reason=reason)
+    except DomainError as exc:
+        session.rollback()
+        return _dispute_page(
+            request, session, principal, dispute_id, error=exc.message, status_code=exc.status
+        )
+    response = _dispute_page(request, session, principal, dispute_id, revealed=party.id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.post("/disputes/{dispute_id}/mediators")
 def mediator_form(
     request: Request,
