@@ -18,6 +18,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,11 +95,27 @@ def year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def _key(row: Dispute, by: str) -> str:
+# Only what the figures read: a city's year is tens of thousands of rows.
+COLUMNS = (
+    Dispute.found_on,
+    Dispute.created_at,
+    Dispute.type_code,
+    Dispute.grid_id,
+    Dispute.station_id,
+    Dispute.level,
+    Dispute.resolved_level,
+    Dispute.status,
+    Dispute.outcome,
+    Dispute.resolved_at,
+    Dispute.reopen_count,
+)
+
+
+def _key(row: Any, by: str) -> str:
     if by == "level":
-        return (row.resolved_level or row.level).value
+        return str((row.resolved_level or row.level).value)
     if by == "type":
-        return row.type_code
+        return str(row.type_code)
     if by == "grid":
         return str(row.grid_id or "")
     if by == "station":
@@ -107,7 +124,7 @@ def _key(row: Dispute, by: str) -> str:
     return f"{found:%Y-%m}"
 
 
-def _add(f: Figures, row: Dispute) -> None:
+def _add(f: Figures, row: Any) -> None:
     f.found += 1
     if row.status is not DisputeStatus.REGISTERED or row.outcome is not None:
         f.mediated += 1
@@ -130,8 +147,10 @@ def _period(
     session: Session, principal: Principal, first: date, last: date, by: str
 ) -> tuple[Figures, dict[str, Figures]]:
     total, groups = Figures(), defaultdict[str, Figures](Figures)
-    rows = session.scalars(
-        select(Dispute).where(scope(principal), Dispute.found_on >= first, Dispute.found_on <= last)
+    rows = session.execute(
+        select(*COLUMNS).where(
+            scope(principal), Dispute.found_on >= first, Dispute.found_on <= last
+        )
     )
     for row in rows:
         _add(total, row)
