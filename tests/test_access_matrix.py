@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,6 +31,8 @@ GRID = "{grid}"  # placeholder in a path: a grid every demo account may see
 # Registry records made in that grid by the fixture (the demo may hold none).
 ADDRESS, RESIDENT, UNIT, FILE, CODE = "{address}", "{resident}", "{unit}", "{file}", "{code}"
 NOTICE = "{notice}"  # a notice to residents, published by the chief in that grid
+# A dispute registered by the chief in that grid, with a written agreement and its scan.
+DISPUTE, AGREEMENT = "{dispute}", "{agreement}"
 
 # One column per demo account; the demo has one account per role.
 ROLES = ("admin", "chief", "command", "officer", "auxiliary", "case", "legal", "gridworker")
@@ -65,6 +68,12 @@ PAGES: dict[str, tuple[int, ...]] = {
     "/notices/groups": (NO, OK, OK, OK, NO, NO, NO, NO),
     f"/notices/{NOTICE}": (NO, OK, OK, OK, NO, NO, NO, NO),
     "/fraud/figures": (OK, OK, OK, NO, NO, NO, OK, NO),
+    "/disputes": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/disputes/new": (NO, OK, OK, OK, OK, NO, NO, OK),
+    "/disputes/mediators": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/disputes/figures": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/disputes/figures?by=type": (NO, OK, OK, OK, OK, NO, OK, OK),
+    f"/disputes/{DISPUTE}": (NO, OK, OK, OK, OK, NO, OK, OK),
 }
 
 #                               admin chief command officer auxil case legal gridworker
@@ -95,17 +104,29 @@ API: dict[str, tuple[int, ...]] = {
     "/api/v1/notices": (NO, OK, OK, OK, NO, NO, NO, NO),
     "/api/v1/notice-groups": (NO, OK, OK, OK, NO, NO, NO, NO),
     f"/api/v1/notices/{NOTICE}": (NO, OK, OK, OK, NO, NO, NO, NO),
+    "/api/v1/disputes": (NO, OK, OK, OK, OK, NO, OK, OK),
+    f"/api/v1/disputes/{DISPUTE}": (NO, OK, OK, OK, OK, NO, OK, OK),
+    f"/api/v1/disputes/{DISPUTE}/follow-ups": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/api/v1/disputes/figures": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/api/v1/disputes/figures?by=month": (NO, OK, OK, OK, OK, NO, OK, OK),
+    "/api/v1/disputes/mediators": (NO, OK, OK, OK, OK, NO, OK, OK),
 }
 
 # Answers that are neither a page nor JSON: a doorplate's QR redirect (303 to the address
-# card) and the stored files (with a cookie, as <img> and <audio> fetch them).
+# card) and the stored files (with a cookie, as <img> and <audio> fetch them, or a link
+# downloads them): photos, the mediation agreement's PDF (it carries the parties' full
+# names: mediators only, not the legal supervisor) and its signed scan.
 SEE = 303
 #                               admin chief command officer auxil case legal gridworker
 OTHER: dict[str, tuple[int, ...]] = {
     f"/a/{CODE}": (NO, SEE, SEE, SEE, SEE, SEE, NO, SEE),
     f"/api/v1/attachments/{FILE}": (NO, OK, OK, OK, OK, OK, NO, OK),
     f"/api/v1/attachments/{FILE}/thumbnail": (NO, OK, OK, OK, OK, OK, NO, OK),
+    f"/disputes/agreements/{AGREEMENT}/pdf": (NO, OK, OK, OK, OK, NO, NO, OK),
+    f"/api/v1/disputes/agreements/{AGREEMENT}/pdf": (NO, OK, OK, OK, OK, NO, NO, OK),
+    f"/disputes/agreements/{AGREEMENT}/scan": (NO, OK, OK, OK, OK, NO, NO, OK),
 }
+FILE_TYPES = {"/pdf": "application/pdf", "/scan": "image/png"}  # by the end of the path
 
 
 def _cells(table: dict[str, tuple[int, ...]]) -> list[Any]:
@@ -198,7 +219,10 @@ def registry_records(client: TestClient, grid_id: int) -> dict[str, str]:
         notice = notify.publish(
             session, chief, title="矩阵通知", body="请拨打96110", grid_ids=[grid_id]
         )
+        dispute, agreement = dispute_records(session, chief, grid_id)
         return {
+            DISPUTE: str(dispute),
+            AGREEMENT: str(agreement),
             NOTICE: str(notice.id),
             ADDRESS: str(address.id),
             RESIDENT: str(person.id),
@@ -206,6 +230,47 @@ def registry_records(client: TestClient, grid_id: int) -> dict[str, str]:
             FILE: str(file.id),
             CODE: address.code,
         }
+
+
+def dispute_records(session: Session, chief: Any, grid_id: int) -> tuple[int, int]:
+    """A dispute in the common grid mediated to a written agreement with a signed scan:
+    ``(dispute id, agreement id)``."""
+    from fengqiao.disputes import agreements, mediation, mediators, service
+    from fengqiao.disputes.models import MediatorKind, PartySide
+    from fengqiao.disputes.schemas import AgreementIn, DisputeIn, MediatorIn, PartyIn
+
+    dispute, _created = service.register(
+        session,
+        chief,
+        DisputeIn(
+            type_code="neighbour",
+            title="矩阵纠纷",
+            summary="楼上漏水",
+            place="矩阵测试花园1栋",
+            grid_id=grid_id,
+            parties=[
+                PartyIn(side=PartySide.APPLICANT, name="矩甲", phone="13812345678"),
+                PartyIn(side=PartySide.RESPONDENT, name="矩乙"),
+            ],
+        ),
+    )
+    grid_mediator = mediators.save_mediator(
+        session,
+        chief,
+        MediatorIn(name="矩阵网格员", kind=MediatorKind.GRID_WORKER, weekdays=list(range(7))),
+    )
+    mediation.assign(session, chief, dispute.id, grid_mediator.id, lead=True)
+    agreement = agreements.draw_up(
+        session,
+        chief,
+        dispute.id,
+        AgreementIn(facts="楼上漏水", terms=["矩乙修好水管"]),
+        revisit_days={"yellow": [15]},
+    )
+    scan = io.BytesIO()
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(scan, "PNG")
+    agreements.attach_scan(session, chief, agreement.id, scan.getvalue())
+    return dispute.id, agreement.id
 
 
 class Logins:
@@ -281,7 +346,8 @@ def test_redirect_and_file_access(logins: Logins, path: str, username: str, expe
     if expected == SEE:
         assert response.headers["location"] == f"/registry/addresses/{logins.records[ADDRESS]}"
     elif expected == OK:
-        assert response.headers["content-type"] == "image/jpeg"
+        wanted = next((t for end, t in FILE_TYPES.items() if path.endswith(end)), "image/jpeg")
+        assert response.headers["content-type"] == wanted
 
 
 # --- without logging in ----------------------------------------------------------------
@@ -292,7 +358,7 @@ def test_page_without_login_redirects_to_login(logins: Logins, path: str) -> Non
     url = logins.url(path)
     response = logins.client.get(url, headers=HTML, follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == f"/login?next={url}"
+    assert response.headers["location"] == f"/login?next={quote(url, safe='/')}"
 
 
 @pytest.mark.parametrize("path", list(API))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fengqiao.audit import service as audit
 from fengqiao.audit.models import AuditAction
 from fengqiao.auth import Permission, Principal, require
-from fengqiao.clock import local_day
+from fengqiao.clock import at_local, local_day
 from fengqiao.db import lock_for_update, utcnow
 from fengqiao.disputes import pdf
 from fengqiao.disputes import types as kinds
@@ -139,14 +139,16 @@ def draw_up(
         number=row.number,
         terms=len(terms),
     )
+    # Settled on the day signed: revisits and days to resolve count from it.
+    settled = at or (utcnow() if signed_on == today else at_local(signed_on, 12))
     conclude(
         session,
         principal,
         dispute,
         Outcome.AGREEMENT,
-        note=_("Written agreement {number}").format(number=row.number),
+        note=row.number,
         revisit_days=revisit_days,
-        at=at,
+        at=settled,
     )
     return row
 

@@ -8,7 +8,8 @@ Definitions (on disputes found in the period, by the day found, China time):
 - resolved: of those, settled now (written or oral agreement, reconciled);
 - resolution rate = resolved ÷ found;
 - days to resolve: from the day found to the (last) day settled, median and mean;
-- re-opened share = disputes re-opened at least once ÷ disputes ever settled.
+- re-opened share = disputes re-opened at least once ÷ (disputes settled now + disputes
+  re-opened at least once), i.e. of the disputes that were ever closed.
 A dispute counts under the level it was settled at, else the level it is at now.
 """
 

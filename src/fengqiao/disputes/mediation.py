@@ -126,6 +126,8 @@ def record_session(
             return twin
     require_open(dispute)
     lock_for_update(session, dispute)
+    if not data.notes.strip():
+        raise InvalidInput(_("Write what was said and agreed in the session (the notes)."))
     held_at = data.held_at or utcnow()
     if held_at.tzinfo is None:
         raise InvalidInput(_("Give the time of the session with its time zone."))

@@ -75,6 +75,8 @@ def save_mediator(
 ) -> Mediator:
     """Add a mediator to the roster, or change one (``mediator_id``)."""
     require(principal, Permission.MANAGE_MEDIATORS)
+    if not data.name.strip():
+        raise InvalidInput(_("Give the mediator's name."))
     known = kinds.type_names(session)
     unknown = sorted(set(data.skills) - set(known))
     if unknown:

@@ -364,7 +364,7 @@ async def session_form(
                 place=kept.get("place", "")[:200],
                 mediator_ids=ids,
                 attendees=kept.get("attendees", "")[:400],
-                notes=kept.get("notes", "").strip()[:10000] or " ",
+                notes=kept.get("notes", "").strip()[:10000],
                 client_key=kept.get("client_key") or None,
             ),
         )
@@ -390,7 +390,7 @@ def escalate_form(
             session,
             principal,
             dispute_id,
-            EscalateIn(to=MediationLevel(to), reason=reason.strip()[:1000] or " "),
+            EscalateIn(to=MediationLevel(to), reason=reason.strip()[:1000]),
         ),
         {"escalate_reason": reason},
     )
@@ -470,7 +470,7 @@ def reopen_form(
         principal,
         dispute_id,
         lambda: mediation.reopen(
-            session, principal, dispute_id, reason=ReopenIn(reason=reason[:1000] or " ").reason
+            session, principal, dispute_id, reason=ReopenIn(reason=reason[:1000]).reason
         ),
         {"reopen_reason": reason},
     )

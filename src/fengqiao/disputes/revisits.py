@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
@@ -118,7 +119,10 @@ def visit_now(session: Session, principal: Principal, dispute_id: int, follow_up
         raise InvalidInput(
             _("Follow-up {id} is not a revisit of this dispute.").format(id=follow_up_id)
         )
+    was_pending = follow_up.status is FollowUpStatus.PENDING
     task = task_today(session, principal, follow_up)
+    if not was_pending:  # asked again: the task made the first time, nothing new
+        return task
     event(
         session,
         principal.actor,
@@ -154,12 +158,18 @@ def visited(session: Session, principal: Principal, follow_up: FollowUp, task: T
     ):
         from fengqiao.disputes.mediation import reopen_dispute
 
-        reopen_dispute(
-            session,
-            principal,
-            dispute,
-            reason=_("Flared up again at the revisit (task {id}).").format(id=task.id),
-        )
+        # Kept in Chinese, the language of the records, whoever's screen it came from.
+        reopen_dispute(session, principal, dispute, reason=f"回访发现矛盾反复（任务 {task.id}）")
+
+
+def plain_phone(column: Any) -> ColumnElement[str]:
+    """A phone column without the dashes and spaces a call-taker may have typed (party
+    phones are stored normalised)."""
+    return func.replace(func.replace(column, "-", ""), " ", "")
+
+
+def _plain(phone: str) -> str:
+    return phone.replace("-", "").replace(" ", "")
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -182,7 +192,7 @@ def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = 
     ]
     conditions: list[ColumnElement[bool]] = []
     if phones:
-        conditions.append(Incident.reporter_phone.in_(phones))
+        conditions.append(plain_phone(Incident.reporter_phone).in_(phones))
     if dispute.place:
         conditions.append(Incident.address == dispute.place)
     if dispute.lon is not None and dispute.lat is not None:
@@ -211,7 +221,7 @@ def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = 
     added = 0
     for incident in rows:
         reasons = []
-        if incident.reporter_phone and incident.reporter_phone in phones:
+        if incident.reporter_phone and _plain(incident.reporter_phone) in phones:
             reasons.append("same_party")
         near = (
             dispute.lon is not None

@@ -54,13 +54,13 @@ class SessionIn(BaseModel):
     place: str = Field(default="", max_length=200)
     mediator_ids: list[int] = Field(default_factory=list, max_length=20)
     attendees: str = Field(default="", max_length=400)
-    notes: str = Field(min_length=1, max_length=10000)
+    notes: str = Field(default="", max_length=10000)
     client_key: str | None = Field(default=None, max_length=64)
 
 
 class EscalateIn(BaseModel):
     to: MediationLevel
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(default="", max_length=1000)
 
 
 class OutcomeIn(BaseModel):
@@ -69,7 +69,7 @@ class OutcomeIn(BaseModel):
 
 
 class ReopenIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(default="", max_length=1000)
 
 
 class AgreementIn(BaseModel):

@@ -322,6 +322,16 @@ def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[D
     return dispute, True
 
 
+def _phone_or_none(value: str | None) -> str | None:
+    """A caller's number as parties keep it (normalised), or None if it is no phone."""
+    if not value:
+        return None
+    try:
+        return normalise_phone(value)
+    except ValueError:
+        return None
+
+
 def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute:
     """The dispute a call becomes (警情转纠纷): its kind from the incident category, the
     caller as applicant, the place and grid of the call, and the repeated calls from the
@@ -330,11 +340,14 @@ def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute
     if existing is not None:
         return existing
     calls = 0
-    if incident.reporter_phone:
+    phone = _phone_or_none(incident.reporter_phone)
+    if phone:
+        from fengqiao.disputes.revisits import plain_phone
+
         calls = (
             session.scalar(
                 select(func.count(Incident.id)).where(
-                    Incident.reporter_phone == incident.reporter_phone,
+                    plain_phone(Incident.reporter_phone) == phone,
                     Incident.received_at >= incident.received_at - timedelta(days=30),
                     Incident.received_at <= incident.received_at,
                 )
@@ -376,7 +389,7 @@ def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute
                 dispute_id=dispute.id,
                 side=PartySide.APPLICANT,
                 name=incident.reporter_name[:100],
-                phone=incident.reporter_phone,
+                phone=phone,
                 address=(incident.address or "")[:200],
                 position=0,
             )
@@ -403,7 +416,11 @@ def convert_incident(
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(_("Incident {id} was not found.").format(id=incident_id))
-    if incident.station_id is None or not principal.sees_station(incident.station_id):
+    if incident.station_id is None:
+        raise InvalidInput(
+            _("Place the incident in a grid (on the map) before converting it to a dispute.")
+        )
+    if not principal.sees_station(incident.station_id):
         raise Forbidden(_("This incident belongs to another station."))
     if incident.grid_id is not None and not principal.sees_grid(
         incident.grid_id, incident.station_id
