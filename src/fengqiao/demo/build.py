@@ -18,6 +18,7 @@ from fengqiao.audit.service import SYSTEM
 from fengqiao.config import Settings
 from fengqiao.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from fengqiao.demo.county import generate_county
+from fengqiao.demo.disputes import build_disputes
 from fengqiao.demo.fraud import build_fraud
 from fengqiao.demo.incidents import generate_incident_history
 from fengqiao.demo.registry import build_registry
@@ -133,6 +134,8 @@ def build_demo(settings: Settings, *, seed: int = 20261122) -> DemoResult:
         )
     with unit_of_work(factory) as session:
         lines.append(build_fraud(session, settings, seed=seed))
+    with unit_of_work(factory) as session:
+        lines.append(build_disputes(session, settings, seed=seed))
     # Today's tasks, so that the demo opens with work to do (nothing new on a rebuild).
     summary = run_due(factory, now=utcnow(), rules=Rules())
     lines.append(
