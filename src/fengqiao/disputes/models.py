@@ -147,6 +147,8 @@ class Dispute(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_level: Mapped[MediationLevel | None] = mapped_column(enum_column(MediationLevel))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The last incident id looked at for later incidents (each look reads only newer ones).
+    links_checked_id: Mapped[int] = mapped_column(Integer, default=0)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responsible_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -5,6 +5,7 @@ fonts-wqy-zenhei or fonts-noto-cjk), embedded as a subset."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 import subprocess
@@ -130,15 +131,23 @@ class _Doc(FPDF):
         self.cell(0, 8, f"{self.footer_text}    第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
 
 
-def render(text: AgreementText, *, font: str = "") -> bytes:
-    """The agreement as PDF bytes."""
+@lru_cache(maxsize=2)
+def _blank(font_path: str) -> _Doc:
+    """An empty document with the font loaded: parsing a CJK font takes ~0.5 s, a copy of
+    the loaded one ~0.08 s, so each agreement starts from a copy of this."""
     pdf = _Doc(format="A4")
-    pdf.footer_text = f"纠纷编号 {text.dispute_number}"
-    pdf.set_title("调解协议书")
     pdf.set_creator("fengqiao")
     pdf.set_margins(22, 20, 22)
     pdf.set_auto_page_break(True, margin=22)
-    pdf.add_font("zh", fname=find_font(font))
+    pdf.add_font("zh", fname=font_path)
+    return pdf
+
+
+def render(text: AgreementText, *, font: str = "") -> bytes:
+    """The agreement as PDF bytes."""
+    pdf = copy.deepcopy(_blank(find_font(font)))
+    pdf.footer_text = f"纠纷编号 {text.dispute_number}"
+    pdf.set_title("调解协议书")
     pdf.add_page()
     width = pdf.epw
 

@@ -205,9 +205,13 @@ def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = 
     if not conditions:
         return 0
     start = dispute.created_at
+    newest = session.scalar(select(func.max(Incident.id))) or 0
+    seen, dispute.links_checked_id = dispute.links_checked_id or 0, newest
     rows = session.scalars(
         select(Incident).where(
             or_(*conditions),
+            Incident.id > seen,  # only incidents entered since the last look (primary key)
+            Incident.id <= newest,
             Incident.received_at > start,
             Incident.received_at <= start + timedelta(days=LINK_WINDOW_DAYS),
             Incident.id != (dispute.incident_id or 0),

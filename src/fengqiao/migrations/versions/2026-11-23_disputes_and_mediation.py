@@ -392,6 +392,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reopen_count", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
+        batch_op.add_column(
+            sa.Column("links_checked_id", sa.Integer(), nullable=False, server_default=sa.text("0"))
+        )
         batch_op.add_column(sa.Column("reopened_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("responsible_person_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("registered_by", sa.Integer(), nullable=True))
@@ -524,6 +527,7 @@ def downgrade() -> None:
         batch_op.drop_column("responsible_person_id")
         batch_op.drop_column("reopened_at")
         batch_op.drop_column("reopen_count")
+        batch_op.drop_column("links_checked_id")
         batch_op.drop_column("resolved_level")
         batch_op.drop_column("resolved_at")
         batch_op.drop_column("outcome_note")
