@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from fengqiao import i18n, labels
 from fengqiao.accounts import service as accounts
@@ -143,3 +143,17 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def download(data: bytes, filename: str, media_type: str, *, inline: bool = False) -> Response:
+    """A file for the browser to save (or show, ``inline``), never cached: the files of
+    this app carry personal data."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -40,7 +40,7 @@ from fengqiao.disputes.schemas import (
 from fengqiao.errors import DomainError, InvalidInput
 from fengqiao.i18n import _
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
-from fengqiao.web import DbSession, render, requires, settings_of
+from fengqiao.web import DbSession, download, render, requires, settings_of
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, requires(Permission.VIEW_DISPUTES)]
@@ -71,6 +71,14 @@ def _context(**extra: Any) -> dict[str, Any]:
         "new_key": lambda: uuid.uuid4().hex,
         **extra,
     }
+
+
+def refusal(exc: Exception) -> tuple[str, int]:
+    """The message and status of a refused form: a rule of the domain, or a value that
+    did not parse."""
+    if isinstance(exc, DomainError):
+        return exc.message, exc.status
+    return _("Check the form: {error}").format(error=exc), 422
 
 
 def _day(value: str, what: str) -> date | None:
@@ -179,12 +187,7 @@ async def new_form(request: Request, session: DbSession, principal: Mediator_) -
         dispute, _created = service.register(session, principal, data)
     except (DomainError, ValueError) as exc:
         session.rollback()
-        message = (
-            exc.message
-            if isinstance(exc, DomainError)
-            else _("Check the form: {error}").format(error=exc)
-        )
-        status = exc.status if isinstance(exc, DomainError) else 422
+        message, status = refusal(exc)
         return _new_form(
             request,
             session,
@@ -234,12 +237,7 @@ def _act(
         action()
     except (DomainError, ValueError) as exc:
         session.rollback()
-        message = (
-            exc.message
-            if isinstance(exc, DomainError)
-            else _("Check the form: {error}").format(error=exc)
-        )
-        status = exc.status if isinstance(exc, DomainError) else 422
+        message, status = refusal(exc)
         return _dispute_page(
             request, session, principal, dispute_id, error=message, kept=kept, status_code=status
         )
@@ -498,14 +496,7 @@ def agreement_pdf(
     name, data = agreements.printable(
         session, principal, agreement_id, font=settings_of(request).pdf_font
     )
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(data, name, "application/pdf")
 
 
 @router.post("/disputes/agreements/{agreement_id}/scan")
@@ -535,14 +526,6 @@ def scan_file(session: DbSession, principal: Mediator_, agreement_id: int) -> Re
     if row.scan_data is None:
         raise InvalidInput(_("No signed scan has been attached to this agreement yet."))
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-    return Response(
-        row.scan_data,
-        media_type=row.scan_content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": (
-                f'inline; filename="agreement-{row.id}-signed.'
-                f'{ext.get(row.scan_content_type or "", "bin")}"'
-            ),
-            "Cache-Control": "no-store",
-        },
-    )
+    kind = row.scan_content_type or "application/octet-stream"
+    name = f"agreement-{row.id}-signed.{ext.get(kind, 'bin')}"
+    return download(row.scan_data, name, kind, inline=True)

@@ -12,7 +12,7 @@ from fengqiao.disputes import figures as stats
 from fengqiao.disputes import mediators, service, views
 from fengqiao.disputes import types as kinds
 from fengqiao.disputes.models import MediationLevel, MediatorKind
-from fengqiao.disputes.pages import _context, _day
+from fengqiao.disputes.pages import _context, _day, refusal
 from fengqiao.disputes.schemas import MediatorIn
 from fengqiao.errors import DomainError
 from fengqiao.i18n import _
@@ -71,12 +71,7 @@ async def roster_form(request: Request, session: DbSession, principal: RosterKee
         )
     except (DomainError, ValueError) as exc:
         session.rollback()
-        message = (
-            exc.message
-            if isinstance(exc, DomainError)
-            else _("Check the form: {error}").format(error=exc)
-        )
-        status = exc.status if isinstance(exc, DomainError) else 422
+        message, status = refusal(exc)
         return _roster(request, session, principal, error=message, kept=kept, status_code=status)
     return RedirectResponse("/disputes/mediators", status_code=303)
 

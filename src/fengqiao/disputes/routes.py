@@ -27,7 +27,7 @@ from fengqiao.disputes.schemas import (
     SessionIn,
 )
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
-from fengqiao.web import DbSession, requires, settings_of
+from fengqiao.web import DbSession, download, requires, settings_of
 
 router = APIRouter(tags=["disputes"])
 Reader = Annotated[Principal, requires(Permission.VIEW_DISPUTES)]
@@ -230,14 +230,7 @@ def agreement_pdf(
     name, data = agreements.printable(
         session, principal, agreement_id, font=settings_of(request).pdf_font
     )
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(data, name, "application/pdf")
 
 
 @router.post("/disputes/agreements/{agreement_id}/scan")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth import Permission, Principal
+from fengqiao.auth import Permission, Principal, system_principal
 from fengqiao.disputes import agreements, mediation, mediators, revisits, service
 from fengqiao.disputes import risk as risks
 from fengqiao.disputes import types as kinds
@@ -76,7 +76,8 @@ class DisputeView:
 def detail(session: Session, principal: Principal, dispute_id: int) -> DisputeView:
     """The dispute with everything its page shows; later incidents are looked up anew."""
     dispute = service.get_dispute(session, principal, dispute_id)
-    revisits.find_links(session, dispute, actor=principal)
+    # New links are the system's finding, not the reader's doing (a legal supervisor reads).
+    revisits.find_links(session, dispute, actor=system_principal("dispute-links"))
     events = service.timeline(session, dispute.id)
     links = mediation.mediators_of(session, dispute.id)
     follow_ups = revisits.follow_ups_of(session, dispute.id)
