@@ -149,7 +149,7 @@ def test_assign_refusals(county: sessionmaker[Session]) -> None:
             mediation.assign(s, SYSTEM, d.id, 987654, lead=True)
         with pytest.raises(InvalidInput, match="no longer active"):
             mediation.assign(s, SYSTEM, d.id, idle.id, lead=True)
-        with pytest.raises(InvalidInput, match="does not mediate at the grid level"):
+        with pytest.raises(InvalidInput, match="does not mediate at the Grid or village level"):
             mediation.assign(s, SYSTEM, d.id, judge.id, lead=True)
         assert mediation.mediators_of(s, d.id) == [] and d.status is DisputeStatus.REGISTERED
         up(s, d.id, JUDICIAL)

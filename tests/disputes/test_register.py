@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fengqiao.audit.models import AuditAction
 from fengqiao.db import unit_of_work, utcnow
 from fengqiao.dispatch import service as dispatch
-from fengqiao.disputes import mediation, service
+from fengqiao.disputes import conversion, mediation, service
 from fengqiao.disputes.models import (
     Dispute,
     DisputeEvent,
@@ -127,7 +127,8 @@ def test_grid_worker_registers_in_own_grid_only(county: sessionmaker[Session]) -
         assert elsewhere.grid.id != own
         with pytest.raises(Forbidden):
             service.register(s, worker, form(grid_id=elsewhere.grid.id, place="x"))
-        with pytest.raises(Forbidden):
+        # Another grid's address is refused without saying what is there.
+        with pytest.raises(InvalidInput, match="not in the registry of your grids"):
             service.register(s, worker, form(address_id=elsewhere.address.id))
         with pytest.raises(Forbidden):
             service.register(s, worker, form(lon=elsewhere.lon, lat=elsewhere.lat, place="y"))
@@ -302,7 +303,7 @@ def test_conversion_kind_follows_the_category(
 ) -> None:
     with unit_of_work(county) as s:
         incident = on_scene(s, spot(s, "QX-CG"), category=category)
-        d, created = service.convert_incident(s, SYSTEM, incident.id)
+        d, created = conversion.convert_incident(s, SYSTEM, incident.id)
         assert created and d.type_code == kind
         # one call only: no points for repeated calls
         assert d.risk_answers["repeated_calls"] == 1 and d.risk_level is RiskLevel.YELLOW
@@ -312,10 +313,10 @@ def test_converting_twice_answers_the_same_dispute(county: sessionmaker[Session]
     with unit_of_work(county) as s:
         incident = on_scene(s, spot(s, "QX-CG"))
         incident_id = incident.id
-        d, created = service.convert_incident(s, SYSTEM, incident_id)
+        d, created = conversion.convert_incident(s, SYSTEM, incident_id)
         assert created
     with unit_of_work(county) as s:
-        again, created = service.convert_incident(s, principal_of(s, "officer"), incident_id)
+        again, created = conversion.convert_incident(s, principal_of(s, "officer"), incident_id)
         assert not created and again.id == d.id
         # handling it as a dispute afterwards adds no second one either
         inc = s.get(Incident, incident_id)

@@ -40,7 +40,16 @@ def test_reveal_needs_a_reason_and_is_audited(county: sessionmaker[Session]) -> 
             )
         ).all()
         assert [r.action for r in rows] == [AuditAction.READ]
-        assert '"unmasked": true' in rows[0].detail and "约双方到场调解" in rows[0].detail
+        assert '"unmasked": ["name", "phone", "id_number"]' in rows[0].detail
+        assert "约双方到场调解" in rows[0].detail
+        # The command room mediates but may not see personal numbers: name and phone only.
+        service.reveal_party(s, principal_of(s, "command"), d.id, party.id, reason="通知到场")
+        last = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "dispute_party")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert last is not None and '"unmasked": ["name", "phone"]' in last.detail
         with pytest.raises(NotFound):
             service.reveal_party(s, SYSTEM, d.id, party.id + 999, reason="约双方到场调解")
         legal = principal_of(s, "legal")

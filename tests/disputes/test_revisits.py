@@ -204,7 +204,7 @@ def test_later_incidents_are_linked_by_party_and_place(county: sessionmaker[Sess
         at = place(s, "城关镇关联路5号")
         d = new_dispute(s, at=at)  # parties 13812345678 and 13987654321
         lon, lat = at.lon, at.lat
-        before = call(s, (lon, lat), seconds=-3600)  # an hour before the dispute
+        before = call(s, (lon, lat), seconds=-2 * 86400)  # before the day it was found
         by_phone = call(s, moved(lon, lat, 2000, 0), phone="13987654321")
         by_text = call(s, None, address=d.place)
         near = call(s, moved(lon, lat, 30, 30), phone="13700000001")  # 42 m

@@ -21,7 +21,7 @@ from fengqiao.clock import CHINA_TZ, at_local, local_day
 from fengqiao.config import Settings
 from fengqiao.db import utcnow
 from fengqiao.demo.names import GIVEN_FEMALE, GIVEN_MALE, SURNAME_WEIGHTS, SURNAMES, NameMaker
-from fengqiao.disputes import agreements, mediation, mediators, service
+from fengqiao.disputes import agreements, conversion, mediation, mediators, service
 from fengqiao.disputes import models as dm
 from fengqiao.disputes import schemas as ds
 from fengqiao.disputes.models import Dispute, DisputeStatus, MediationLevel, Mediator, Outcome
@@ -414,7 +414,7 @@ class _Builder:
         and the risk are added when the grid worker takes it up."""
         rng = self.rng
         incident = self.s.get_one(Incident, incident_id)
-        dispute, _new = service.convert_incident(self.s, self.p, incident_id)
+        dispute, _new = conversion.convert_incident(self.s, self.p, incident_id)
         t0 = incident.received_at + timedelta(minutes=rng.randint(40, 240))
         t0 = min(t0, self.cutoff - timedelta(hours=2))
         self.stamp(dispute, t0)

@@ -51,6 +51,7 @@ def draw_up(
     """The agreement of the parties at the current level. Sending the same terms again
     (a retry) answers the agreement already drawn up."""
     dispute = for_change(session, principal, dispute_id)
+    lock_for_update(session, dispute)  # before reading the current agreement (double submit)
     terms = [t.strip() for t in data.terms if t.strip()]
     current = session.scalar(
         select(MediationAgreement)
@@ -68,7 +69,6 @@ def draw_up(
     ):
         return current
     require_open(dispute)
-    lock_for_update(session, dispute)
     if not terms:
         raise InvalidInput(_("Write at least one term the parties agreed to."))
     too_long = [i + 1 for i, t in enumerate(terms) if len(t) > 1000]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
+from fengqiao.clock import local_day
 from fengqiao.db import lock_for_update, utcnow
 from fengqiao.disputes import mediators as roster
 from fengqiao.disputes import revisits
@@ -31,7 +32,7 @@ from fengqiao.disputes.models import (
     Outcome,
 )
 from fengqiao.disputes.schemas import EscalateIn, OutcomeIn, SessionIn
-from fengqiao.disputes.service import event, for_change, require_open
+from fengqiao.disputes.service import event, for_change, label_of, require_open
 from fengqiao.errors import Conflict, InvalidInput
 from fengqiao.i18n import _
 
@@ -59,8 +60,8 @@ def assign(
     """Add a mediator of the station's roster at the dispute's current level; the same
     mediator twice at one level changes nothing (a lead flag is updated)."""
     dispute = for_change(session, principal, dispute_id)
+    lock_for_update(session, dispute)  # before the checks: they read the locked row
     require_open(dispute)
-    lock_for_update(session, dispute)
     mediator = session.get(Mediator, mediator_id)
     if mediator is None or mediator.station_id != dispute.station_id:
         raise InvalidInput(
@@ -73,7 +74,7 @@ def assign(
     if not roster.serves_at(mediator, dispute.level):
         raise InvalidInput(
             _("{name} does not mediate at the {level} level.").format(
-                name=mediator.name, level=_(dispute.level.value)
+                name=mediator.name, level=label_of("level", dispute.level)
             )
         )
     link = session.scalar(
@@ -116,6 +117,7 @@ def record_session(
     """One mediation sitting at the current level (a retried form with the same client
     key is stored once)."""
     dispute = for_change(session, principal, dispute_id)
+    lock_for_update(session, dispute)  # before the checks: a double submit waits here
     if data.client_key:
         twin = session.scalar(
             select(MediationSession).where(MediationSession.client_key == data.client_key)
@@ -125,7 +127,6 @@ def record_session(
                 raise Conflict(_("This form was already used for another dispute."))
             return twin
     require_open(dispute)
-    lock_for_update(session, dispute)
     if not data.notes.strip():
         raise InvalidInput(_("Write what was said and agreed in the session (the notes)."))
     held_at = data.held_at or utcnow()
@@ -133,6 +134,13 @@ def record_session(
         raise InvalidInput(_("Give the time of the session with its time zone."))
     if held_at > utcnow() + timedelta(minutes=5):
         raise InvalidInput(_("A session cannot be recorded before it is held."))
+    found = dispute.found_on or local_day(dispute.created_at)
+    if local_day(max(held_at, utcnow() - timedelta(days=3650))) < found:
+        raise InvalidInput(
+            _("The session cannot be held before the dispute was found ({day}).").format(
+                day=found.isoformat()
+            )
+        )
     known = {m.id for _l, m in mediators_of(session, dispute.id)}
     unknown = sorted(set(data.mediator_ids) - known)
     if unknown:
@@ -183,14 +191,14 @@ def escalate(session: Session, principal: Principal, dispute_id: int, data: Esca
     it, the sums are large, a lawyer is needed …). Asking again for the same level
     changes nothing."""
     dispute = for_change(session, principal, dispute_id)
+    lock_for_update(session, dispute)
     if dispute.level is data.to:
         return dispute
     require_open(dispute)
-    lock_for_update(session, dispute)
     if LEVEL_ORDER.index(data.to) < LEVEL_ORDER.index(dispute.level):
         raise InvalidInput(
             _("A dispute goes up the levels, not down: it is at the {level} level.").format(
-                level=_(dispute.level.value)
+                level=label_of("level", dispute.level)
             )
         )
     reason = data.reason.strip()
@@ -273,13 +281,13 @@ def record_outcome(
     """The end of mediation without a written agreement (that one is recorded by drawing
     up the agreement). Recording the same outcome again changes nothing."""
     dispute = for_change(session, principal, dispute_id)
+    lock_for_update(session, dispute)  # a double click waits here and then sees the outcome
     if dispute.outcome is data.outcome and dispute.status not in (
         DisputeStatus.REGISTERED,
         DisputeStatus.MEDIATING,
     ):
         return dispute
     require_open(dispute)
-    lock_for_update(session, dispute)
     if data.outcome is Outcome.AGREEMENT:
         raise InvalidInput(_("Draw up the mediation agreement to record a written agreement."))
     if data.outcome is Outcome.FAILED and not data.note.strip():
@@ -309,6 +317,9 @@ def reopen_dispute(
     dispute.reopen_count += 1
     dispute.reopened_at = utcnow()
     cancelled = revisits.cancel_pending(session, dispute)
+    agreement = current_agreement(session, dispute.id)
+    if agreement is not None:  # it did not hold: a new one will be needed
+        agreement.superseded = True
     event(
         session,
         principal.actor,

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fengqiao.auth import Permission, Principal
 from fengqiao.clock import CHINA_TZ
-from fengqiao.disputes import agreements, mediation, revisits, service, views
+from fengqiao.disputes import agreements, conversion, mediation, revisits, service, views
 from fengqiao.disputes import types as kinds
 from fengqiao.disputes.labels import LABELS
 from fengqiao.disputes.models import (
@@ -204,7 +204,7 @@ async def new_form(request: Request, session: DbSession, principal: Mediator_) -
 def from_incident(
     session: DbSession, principal: Mediator_, incident_id: Annotated[int, Form()]
 ) -> Response:
-    dispute, _created = service.convert_incident(session, principal, incident_id)
+    dispute, _created = conversion.convert_incident(session, principal, incident_id)
     return RedirectResponse(f"/disputes/{dispute.id}", status_code=303)
 
 
@@ -438,14 +438,21 @@ def agreement_form(
             raise InvalidInput(_("Write the facts of the dispute for the agreement."))
         if not lines:
             raise InvalidInput(_("Write at least one term the parties agreed to."))
+        if len(lines) > 30 or len(facts) > 10000 or len(performance) > 2000:
+            raise InvalidInput(
+                _(
+                    "An agreement holds at most 30 terms, 10 000 characters of facts and "
+                    "2 000 of how it is carried out: shorten it."
+                )
+            )
         agreements.draw_up(
             session,
             principal,
             dispute_id,
             AgreementIn(
-                facts=facts[:10000],
-                terms=lines[:30],
-                performance=performance[:2000],
+                facts=facts,
+                terms=lines,
+                performance=performance,
                 signed_on=_day(signed_on, _("Signed on")),
             ),
             revisit_days=settings_of(request).dispute_follow_up_days,

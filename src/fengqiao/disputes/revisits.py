@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import Principal
-from fengqiao.clock import local_day
-from fengqiao.db import insert_ignoring, utcnow
+from fengqiao.clock import at_local, local_day
+from fengqiao.db import insert_ignoring, lock_for_update, utcnow
 from fengqiao.disputes.models import Dispute, DisputeIncident, DisputeParty, DisputeStatus
 from fengqiao.disputes.service import event, for_change
 from fengqiao.errors import Conflict, InvalidInput
@@ -23,6 +23,7 @@ from fengqiao.tasks.follow_ups import schedule_follow_up, task_today
 from fengqiao.tasks.models import FollowUp, FollowUpStatus, Task, TaskKind
 
 NEAR_METRES = 50.0
+RELOOK_IDS = 200
 LINK_WINDOW_DAYS = 730
 
 
@@ -41,16 +42,23 @@ def schedule(
     """Revisits for the dispute's risk level, counted from ``start`` (the resolution)."""
     if dispute.grid_id is None:
         return []
-    base = local_day(start or utcnow())
+    base, today = local_day(start or utcnow()), local_day(utcnow())
+    dues = sorted(
+        {base + timedelta(days=d) for d in days_by_level.get(dispute.risk_level.value, [])}
+    )
+    # A settlement recorded late: the revisits already past become one visit today.
+    if any(due < today for due in dues):
+        dues = sorted({today, *(due for due in dues if due >= today)})
     made = []
-    for days in days_by_level.get(dispute.risk_level.value, []):
+    for due_on in dues:
+        days = (due_on - base).days
         made.append(
             schedule_follow_up(
                 session,
                 principal,
                 kind=TaskKind.DISPUTE_FOLLOW_UP,
                 grid_id=dispute.grid_id,
-                due_on=base + timedelta(days=days),
+                due_on=due_on,
                 target_type="dispute",
                 target_id=dispute.id,
                 target_label=label(dispute),
@@ -135,12 +143,13 @@ def visit_now(session: Session, principal: Principal, dispute_id: int, follow_up
     return task
 
 
-def visited(session: Session, principal: Principal, follow_up: FollowUp, task: Task) -> None:
+def visited(session: Session, principal: Principal, follow_up: FollowUp, task: Task) -> bool:
     """A revisit was done (its task completed): put it on the dispute's timeline; a
-    flare re-opens a settled dispute."""
+    flare re-opens a settled dispute (returns True then)."""
     dispute = session.get(Dispute, follow_up.dispute_id) if follow_up.dispute_id else None
     if dispute is None:
-        return
+        return False
+    lock_for_update(session, dispute)
     situation = str((task.result or {}).get("situation", "")) or None
     event(
         session,
@@ -160,6 +169,8 @@ def visited(session: Session, principal: Principal, follow_up: FollowUp, task: T
 
         # Kept in Chinese, the language of the records, whoever's screen it came from.
         reopen_dispute(session, principal, dispute, reason=f"回访发现矛盾反复（任务 {task.id}）")
+        return True
+    return False
 
 
 def plain_phone(column: Any) -> ColumnElement[str]:
@@ -204,14 +215,19 @@ def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = 
         )
     if not conditions:
         return 0
-    start = dispute.created_at
+    # From the day found (calls before the conversion count too), in the dispute's station.
+    start = at_local(dispute.found_on, 0) if dispute.found_on else dispute.created_at
     newest = session.scalar(select(func.max(Incident.id))) or 0
     seen, dispute.links_checked_id = dispute.links_checked_id or 0, newest
     rows = session.scalars(
         select(Incident).where(
             or_(*conditions),
-            Incident.id > seen,  # only incidents entered since the last look (primary key)
+            # Only incidents entered since the last look (by primary key), less a margin
+            # for transactions that took their id earlier but committed later.
+            Incident.id > seen - RELOOK_IDS,
             Incident.id <= newest,
+            # The dispute's station, or calls no grid took (an address-only call).
+            or_(Incident.station_id == dispute.station_id, Incident.station_id.is_(None)),
             Incident.received_at > start,
             Incident.received_at <= start + timedelta(days=LINK_WINDOW_DAYS),
             Incident.id != (dispute.incident_id or 0),

@@ -7,12 +7,13 @@ retried registration (same client key, or the same incident) adds nothing.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,22 +25,21 @@ from fengqiao.clock import local_day
 from fengqiao.db import utcnow
 from fengqiao.disputes import risk as risks
 from fengqiao.disputes import types as kinds
+from fengqiao.disputes.labels import LABELS
 from fengqiao.disputes.models import (
+    RISK_RANK,
     Dispute,
     DisputeEvent,
     DisputeMediator,
     DisputeParty,
-    DisputeSource,
     DisputeStatus,
     MediationLevel,
     Mediator,
-    PartySide,
     RiskLevel,
 )
 from fengqiao.disputes.schemas import DisputeIn, PartyIn, RiskIn
 from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
-from fengqiao.i18n import _
-from fengqiao.incidents.models import Incident
+from fengqiao.i18n import _, gettext
 from fengqiao.org import placement
 from fengqiao.org.models import GridAssignment, PersonKind, PoliceGrid
 from fengqiao.registry.identity import normalise_id_number, normalise_phone
@@ -129,11 +129,16 @@ def event(
     )
 
 
+def label_of(table: str, value: object) -> str:
+    """A state, level or risk as the reader's language says it."""
+    return gettext(LABELS[table][value])
+
+
 def require_open(dispute: Dispute) -> None:
     if dispute.status not in (DisputeStatus.REGISTERED, DisputeStatus.MEDIATING):
         raise Conflict(
             _("Dispute {number} is closed ({status}); reopen it to change it.").format(
-                number=dispute.number, status=_(dispute.status.value)
+                number=dispute.number, status=label_of("status", dispute.status)
             )
         )
 
@@ -162,16 +167,34 @@ class Place:
     text: str
 
 
+def _in_reach(principal: Principal, address: Address) -> bool:
+    if address.grid_id is not None:
+        return principal.sees_grid(address.grid_id, address.station_id)
+    return principal.grid_ids is None and principal.sees_station(address.station_id)
+
+
 def _place(session: Session, principal: Principal, data: DisputeIn) -> Place:
     """Where the dispute is: a registry address, a point on the map, or a chosen grid."""
     lon, lat, text = data.lon, data.lat, data.place.strip()
     address_id, grid_id = data.address_id, data.grid_id
     if (lon is None) != (lat is None):
         raise InvalidInput(_("Give both longitude and latitude, or neither."))
+    if (
+        lon is not None
+        and lat is not None
+        and not (
+            math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+        )
+    ):
+        raise InvalidInput(_("Longitude is −180 to 180 and latitude −90 to 90 (degrees)."))
     if address_id is not None:
         address = session.get(Address, address_id)
-        if address is None:
-            raise InvalidInput(_("Address {id} is not in the registry.").format(id=address_id))
+        if address is None or not _in_reach(principal, address):
+            raise InvalidInput(
+                _("Address {id} is not in the registry of your grids.").format(id=address_id)
+            )
+        if grid_id is not None and address.grid_id is not None and address.grid_id != grid_id:
+            raise InvalidInput(_("The address lies in another grid than the one chosen."))
         grid_id = grid_id or address.grid_id
         lon, lat = (lon, lat) if lon is not None else (address.lon, address.lat)
         text = text or address.full_name
@@ -245,7 +268,7 @@ def _check_type(session: Session, code: str) -> str:
     return code
 
 
-def _number(dispute: Dispute) -> str:
+def number_for(dispute: Dispute) -> str:
     return f"JF{local_day(dispute.created_at):%Y%m%d}{dispute.id:06d}"
 
 
@@ -303,7 +326,7 @@ def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[D
         if twin is None or not data.client_key:
             raise
         return twin, False
-    dispute.number = _number(dispute)
+    dispute.number = number_for(dispute)
     rows = [DisputeParty(dispute_id=dispute.id, **values) for values in parties]
     session.add_all(rows)
     link_residents(session, dispute, rows)
@@ -322,116 +345,6 @@ def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[D
     return dispute, True
 
 
-def _phone_or_none(value: str | None) -> str | None:
-    """A caller's number as parties keep it (normalised), or None if it is no phone."""
-    if not value:
-        return None
-    try:
-        return normalise_phone(value)
-    except ValueError:
-        return None
-
-
-def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute:
-    """The dispute a call becomes (警情转纠纷): its kind from the incident category, the
-    caller as applicant, the place and grid of the call, and the repeated calls from the
-    same number in the last 30 days in the risk checklist. Once per incident."""
-    existing = session.scalar(select(Dispute).where(Dispute.incident_id == incident.id))
-    if existing is not None:
-        return existing
-    calls = 0
-    phone = _phone_or_none(incident.reporter_phone)
-    if phone:
-        from fengqiao.disputes.revisits import plain_phone
-
-        calls = (
-            session.scalar(
-                select(func.count(Incident.id)).where(
-                    plain_phone(Incident.reporter_phone) == phone,
-                    Incident.received_at >= incident.received_at - timedelta(days=30),
-                    Incident.received_at <= incident.received_at,
-                )
-            )
-            or 0
-        )
-    assessment = risks.assess({"repeated_calls": calls})
-    code = incident.category.code
-    dispute = Dispute(
-        number=f"tmp-{uuid.uuid4().hex[:24]}",
-        incident_id=incident.id,
-        category_code=code,
-        source=DisputeSource.INCIDENT,
-        type_code=kinds.type_for_category(session, code),
-        title=(incident.description or incident.category.name_zh)[:60],
-        summary=incident.description or "",
-        place=(incident.address or "")[:200],
-        lon=incident.lon,
-        lat=incident.lat,
-        grid_id=incident.grid_id,
-        station_id=incident.station_id,
-        found_on=local_day(incident.received_at),
-        risk_answers=assessment.answers,
-        risk_level=assessment.level,
-        level=MediationLevel.GRID,
-        status=DisputeStatus.REGISTERED,
-        responsible_person_id=incident.responsible_person_id
-        or grid_officer(session, incident.grid_id),
-        registered_by=actor.user_id,
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
-    session.add(dispute)
-    session.flush()
-    dispute.number = _number(dispute)
-    if incident.reporter_name:
-        session.add(
-            DisputeParty(
-                dispute_id=dispute.id,
-                side=PartySide.APPLICANT,
-                name=incident.reporter_name[:100],
-                phone=phone,
-                address=(incident.address or "")[:200],
-                position=0,
-            )
-        )
-    session.flush()
-    event(
-        session,
-        actor,
-        dispute,
-        "registered",
-        action=AuditAction.CREATE,
-        source="incident",
-        incident=incident.id,
-        risk=dispute.risk_level.value,
-    )
-    return dispute
-
-
-def convert_incident(
-    session: Session, principal: Principal, incident_id: int
-) -> tuple[Dispute, bool]:
-    """Make a dispute of an incident in reach; converting again answers the same one."""
-    require(principal, Permission.MEDIATE_DISPUTES)
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(_("Incident {id} was not found.").format(id=incident_id))
-    if incident.station_id is None:
-        raise InvalidInput(
-            _("Place the incident in a grid (on the map) before converting it to a dispute.")
-        )
-    if not principal.sees_station(incident.station_id):
-        raise Forbidden(_("This incident belongs to another station."))
-    if incident.grid_id is not None and not principal.sees_grid(
-        incident.grid_id, incident.station_id
-    ):
-        raise Forbidden(_("This incident belongs to another grid."))
-    existing = session.scalar(select(Dispute).where(Dispute.incident_id == incident.id))
-    if existing is not None:
-        return existing, False
-    return from_incident(session, principal.actor, incident), True
-
-
 def add_party(session: Session, principal: Principal, dispute_id: int, party: PartyIn) -> Dispute:
     dispute = for_change(session, principal, dispute_id)
     require_open(dispute)
@@ -442,6 +355,8 @@ def add_party(session: Session, principal: Principal, dispute_id: int, party: Pa
     row = DisputeParty(dispute_id=dispute.id, **values)
     session.add(row)
     link_residents(session, dispute, [row])
+    if row.phone:  # earlier calls from this number are looked at again
+        dispute.links_checked_id = 0
     session.flush()
     event(
         session,
@@ -457,8 +372,9 @@ def add_party(session: Session, principal: Principal, dispute_id: int, party: Pa
 def reveal_party(
     session: Session, principal: Principal, dispute_id: int, party_id: int, *, reason: str
 ) -> DisputeParty:
-    """A party's full phone and identity-card number for the mediators (to call them,
-    to check who signs): with a reason, audited as an unmasked read."""
+    """A party's full name and phone for the mediators (to call them), and the
+    identity-card number for those who may see personal numbers (REVEAL_PERSONAL): with
+    a reason, audited as an unmasked read naming what was shown."""
     dispute = for_change(session, principal, dispute_id)
     if len(reason.strip()) < 4:
         raise InvalidInput(
@@ -467,13 +383,20 @@ def reveal_party(
     party = session.get(DisputeParty, party_id)
     if party is None or party.dispute_id != dispute.id:
         raise NotFound(_("Party {id} is not a party of this dispute.").format(id=party_id))
+    shown = ["name", "phone"]
+    if principal.can(Permission.REVEAL_PERSONAL):
+        shown.append("id_number")
     audit.record(
         session,
         actor=principal.actor,
         action=AuditAction.READ,
         object_type="dispute_party",
         object_id=party.id,
-        detail={"dispute": dispute.id, "unmasked": True, "reason": reason.strip()[:200]},
+        detail={
+            "dispute": dispute.id,
+            "unmasked": shown,
+            "reason": reason.strip()[:200],
+        },
     )
     return party
 
@@ -528,6 +451,12 @@ def assess_risk(session: Session, principal: Principal, dispute_id: int, data: R
             raise InvalidInput(_("Say why the risk is raised above the checklist."))
         level = wanted
     before = dispute.risk_level
+    if RISK_RANK[level] < RISK_RANK[before] and not data.reason.strip():
+        raise InvalidInput(
+            _("The risk goes down from {before} to {after}: say why.").format(
+                before=label_of("risk", before), after=label_of("risk", level)
+            )
+        )
     dispute.risk_answers, dispute.risk_level = assessment.answers, level
     event(
         session,

@@ -405,7 +405,7 @@ def handle(
             detail={"incident": incident.id},
         )
     elif disposition is Disposition.DISPUTE:
-        from fengqiao.disputes.service import from_incident
+        from fengqiao.disputes.conversion import from_incident
 
         from_incident(session, actor, incident)
 

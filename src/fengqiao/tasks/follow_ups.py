@@ -14,7 +14,7 @@ from fengqiao.auth import Principal
 from fengqiao.clock import at_local, local_day
 from fengqiao.db import utcnow
 from fengqiao.errors import Conflict, Forbidden, NotFound
-from fengqiao.i18n import _
+from fengqiao.i18n import N_, _
 from fengqiao.org.models import Person, PoliceGrid
 from fengqiao.tasks.models import (
     FollowUp,
@@ -24,6 +24,12 @@ from fengqiao.tasks.models import (
     TaskSource,
     TaskStatus,
 )
+
+FOLLOW_UP_STATES = {
+    FollowUpStatus.SCHEDULED: N_("Task made"),
+    FollowUpStatus.DONE: N_("Done"),
+    FollowUpStatus.CANCELLED: N_("Cancelled"),
+}
 
 
 def schedule_follow_up(
@@ -134,7 +140,9 @@ def task_today(
         return existing
     if follow_up.status is not FollowUpStatus.PENDING:
         raise Conflict(
-            _("This follow-up is already {status}.").format(status=_(follow_up.status.value))
+            _("This follow-up is already {status}.").format(
+                status=_(FOLLOW_UP_STATES.get(follow_up.status, follow_up.status.value))
+            )
         )
     if not principal.sees_grid(follow_up.grid_id, follow_up.station_id):
         raise Forbidden(_("This record belongs to another grid or station."))

@@ -399,7 +399,7 @@ def _after_completion(
                 done_at,
             )
             address.last_visited_at = done_at
-    dispute_id = None
+    dispute_id, reopened = None, False
     if task.follow_up_id is not None:
         follow_up = session.get(FollowUp, task.follow_up_id)
         if follow_up is not None:
@@ -408,9 +408,9 @@ def _after_completion(
             if follow_up.dispute_id is not None:
                 from fengqiao.disputes import revisits
 
-                revisits.visited(session, principal, follow_up, task)
+                reopened = revisits.visited(session, principal, follow_up, task)
     days = (task.result or {}).get("revisit_in_days")
-    if days:
+    if days and not reopened:  # a re-opened dispute gets its revisits at its next settlement
         schedule_follow_up(
             session,
             principal,

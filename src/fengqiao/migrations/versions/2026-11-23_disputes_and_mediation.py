@@ -458,39 +458,118 @@ _KIND_OF_CATEGORY = {
 }
 
 
+_KIND_NAMES = {
+    "neighbour": "邻里纠纷",
+    "family": "家庭纠纷",
+    "land": "山林土地纠纷",
+    "wages": "劳资纠纷",
+    "contract": "合同经济纠纷",
+    "property": "物业纠纷",
+    "other": "其他纠纷",
+}
+
+
+def _aware(value: object) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _fill_disputes() -> None:
-    """Disputes converted from calls before this revision: their kind, title and day."""
+    """Disputes converted from calls before this revision: their kind, a title of kind
+    and place (never the call's words, which may name people), the place, position and
+    responsible officer of the call, the day found (China time), and the caller as the
+    applicant, so that revisits and later incidents work for them too."""
     dispute = sa.table(
         "dispute",
         sa.column("id", sa.Integer()),
+        sa.column("incident_id", sa.Integer()),
         sa.column("category_code", sa.String()),
-        sa.column("summary", sa.Text()),
         sa.column("created_at", sa.DateTime(timezone=True)),
         sa.column("type_code", sa.String()),
         sa.column("title", sa.String()),
+        sa.column("place", sa.String()),
+        sa.column("lon", sa.Float()),
+        sa.column("lat", sa.Float()),
         sa.column("found_on", sa.Date()),
+        sa.column("responsible_person_id", sa.Integer()),
         sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    incident = sa.table(
+        "incident",
+        sa.column("id", sa.Integer()),
+        sa.column("address", sa.String()),
+        sa.column("lon", sa.Float()),
+        sa.column("lat", sa.Float()),
+        sa.column("received_at", sa.DateTime(timezone=True)),
+        sa.column("responsible_person_id", sa.Integer()),
+        sa.column("reporter_name", sa.String()),
+        sa.column("reporter_phone", sa.String()),
+    )
+    party = sa.table(
+        "dispute_party",
+        sa.column("dispute_id", sa.Integer()),
+        sa.column("side", sa.String()),
+        sa.column("name", sa.String()),
+        sa.column("is_organisation", sa.Boolean()),
+        sa.column("phone", sa.String()),
+        sa.column("address", sa.String()),
+        sa.column("vulnerable", sa.Boolean()),
+        sa.column("position", sa.Integer()),
     )
     bind = op.get_bind()
     rows = bind.execute(
-        sa.select(dispute.c.id, dispute.c.category_code, dispute.c.summary, dispute.c.created_at)
+        sa.select(
+            dispute.c.id,
+            dispute.c.category_code,
+            dispute.c.created_at,
+            incident.c.address,
+            incident.c.lon,
+            incident.c.lat,
+            incident.c.received_at,
+            incident.c.responsible_person_id,
+            incident.c.reporter_name,
+            incident.c.reporter_phone,
+        ).select_from(dispute.outerjoin(incident, incident.c.id == dispute.c.incident_id))
     ).all()
     for row in rows:
-        created = row.created_at
-        if isinstance(created, str):
-            created = datetime.fromisoformat(created)
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
+        created = _aware(row.created_at)
+        found = _aware(row.received_at) or created
+        assert created is not None and found is not None
+        kind = _KIND_OF_CATEGORY.get(row.category_code or "", "other")
+        place = (row.address or "")[:200]
         bind.execute(
             dispute.update()
             .where(dispute.c.id == row.id)
             .values(
-                type_code=_KIND_OF_CATEGORY.get(row.category_code or "", "other"),
-                title=(row.summary or "")[:60],
-                found_on=created.astimezone(CHINA).date(),
+                type_code=kind,
+                title=f"{_KIND_NAMES[kind]} · {place}" if place else _KIND_NAMES[kind],
+                place=place,
+                lon=row.lon,
+                lat=row.lat,
+                found_on=found.astimezone(CHINA).date(),
+                responsible_person_id=row.responsible_person_id,
                 updated_at=created,
             )
         )
+        if row.reporter_name:
+            phone = "".join(ch for ch in (row.reporter_phone or "") if ch.isdigit()) or None
+            if phone and len(phone) == 13 and phone.startswith("86"):
+                phone = phone[2:]  # +86 138 …
+            bind.execute(
+                party.insert().values(
+                    dispute_id=row.id,
+                    side="applicant",
+                    name=row.reporter_name[:100],
+                    is_organisation=False,
+                    phone=phone[:20] if phone else None,
+                    address=place,
+                    vulnerable=False,
+                    position=0,
+                )
+            )
 
 
 def downgrade() -> None:
