@@ -11,7 +11,7 @@ from fengqiao.auth import Permission, Principal
 from fengqiao.disputes import figures as stats
 from fengqiao.disputes import mediators, service, views
 from fengqiao.disputes import types as kinds
-from fengqiao.disputes.models import MediationLevel, MediatorKind
+from fengqiao.disputes.models import LEVEL_ORDER, MediationLevel, MediatorKind
 from fengqiao.disputes.pages import _context, _day, refusal
 from fengqiao.disputes.schemas import MediatorIn
 from fengqiao.errors import DomainError
@@ -130,7 +130,11 @@ def figures_page(
             **_context(error=exc.message, result=None, by=by, first=first, last=last),
             status_code=exc.status,
         )
-    keys = sorted(set(result.groups) | set(result.previous_groups))
+    order = [level.value for level in LEVEL_ORDER]  # levels bottom up, the rest by name
+    keys = sorted(
+        set(result.groups) | set(result.previous_groups),
+        key=lambda k: (order.index(k) if by == "level" and k in order else 0, k),
+    )
     return render(
         request,
         "disputes/figures.html",
