@@ -25,7 +25,7 @@ from fengqiao.disputes.models import (
     MediationLevel,
     PartySide,
 )
-from fengqiao.disputes.service import event, grid_officer, number_for
+from fengqiao.disputes.service import alert_if_red, event, grid_officer, number_for
 from fengqiao.errors import Forbidden, InvalidInput, NotFound
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident
@@ -125,6 +125,7 @@ def from_incident(session: Session, actor: Actor, incident: Incident) -> Dispute
         incident=incident.id,
         risk=dispute.risk_level.value,
     )
+    alert_if_red(session, dispute)
     return dispute
 
 

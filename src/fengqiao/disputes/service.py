@@ -40,6 +40,7 @@ from fengqiao.disputes.models import (
 from fengqiao.disputes.schemas import DisputeIn, PartyIn, RiskIn
 from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fengqiao.i18n import _, gettext
+from fengqiao.live import service as live
 from fengqiao.org import placement
 from fengqiao.org.models import GridAssignment, PersonKind, PoliceGrid
 from fengqiao.registry.identity import normalise_id_number, normalise_phone
@@ -132,6 +133,27 @@ def event(
 def label_of(table: str, value: object) -> str:
     """A state, level or risk as the reader's language says it."""
     return gettext(LABELS[table][value])
+
+
+def alert_if_red(session: Session, dispute: Dispute, before: RiskLevel | None = None) -> None:
+    """A dispute that turns red is reported at once: a live alert to the station's
+    command room and chief, and to the officer who answers for it. The alert names the
+    kind and place, never a party."""
+    if dispute.risk_level is not RiskLevel.RED or before is RiskLevel.RED:
+        return
+    live.publish(
+        session,
+        kind="dispute_alert",
+        station_id=dispute.station_id,
+        person_id=dispute.responsible_person_id,
+        payload={
+            "dispute": dispute.id,
+            "number": dispute.number,
+            "title": dispute.title,
+            "risk": dispute.risk_level.value,
+            "url": f"/disputes/{dispute.id}",
+        },
+    )
 
 
 def require_open(dispute: Dispute) -> None:
@@ -342,6 +364,7 @@ def register(session: Session, principal: Principal, data: DisputeIn) -> tuple[D
         risk=dispute.risk_level.value,
         score=assessment.score,
     )
+    alert_if_red(session, dispute)
     return dispute, True
 
 
@@ -469,6 +492,7 @@ def assess_risk(session: Session, principal: Principal, dispute_id: int, data: R
         score=assessment.score,
         reason=data.reason.strip() or None,
     )
+    alert_if_red(session, dispute, before)
     return dispute
 
 

@@ -77,6 +77,15 @@
         box.prepend(div);
         setTimeout(function () { div.remove(); }, 30000);
       });
+      source.addEventListener("dispute_alert", function (e) {
+        var a = JSON.parse(e.data), box = document.getElementById("alerts");
+        var link = document.createElement("a");
+        link.href = a.url; link.textContent = "⚠ " + (box.dataset.disputeMsg || "") + " " + a.number + " " + a.title;
+        var div = document.createElement("div");
+        div.className = "alert dispute-alert"; div.appendChild(link);
+        box.prepend(div);
+        setTimeout(function () { div.remove(); }, 120000);
+      });
       source.onerror = function () { state.dataset.live = "retrying"; state.querySelector("span").textContent = "…"; };
     }
   }
