@@ -16,6 +16,7 @@ from fengqiao.fraud import matching
 from fengqiao.fraud.matching import Match, Wanted
 from fengqiao.fraud.models import MatchStep
 from fengqiao.org import placement
+from fengqiao.org import service as org_service
 from fengqiao.org.models import GridAssignment, PersonKind, PoliceGrid
 from fengqiao.registry.models import Address
 from fengqiao.registry.parsing import parse_address
@@ -391,7 +392,7 @@ def test_the_responsible_person_is_the_officer_else_the_auxiliary_else_nobody(
         auxiliary = grid_person(s, home.grid.id, PersonKind.AUXILIARY)
         assert auxiliary is not None and auxiliary.id != home.officer_id
         assert match(s, want(HOME))[0].assignee_id == home.officer_id
-        assert matching.responsible(s, {home.grid.id}) == {home.grid.id: home.officer_id}
+        assert org_service.grid_responsible(s, {home.grid.id}) == {home.grid.id: home.officer_id}
         for role, expected in (
             (PersonKind.OFFICER, auxiliary.id),
             (PersonKind.AUXILIARY, None),

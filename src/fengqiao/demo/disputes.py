@@ -404,7 +404,7 @@ class _Builder:
         )
         dispute, _new = service.register(self.s, self.p, data)
         self.stamp(dispute, t0)
-        dispute.number = f"JF{local_day(t0):%Y%m%d}{dispute.id:06d}"  # as on the day
+        dispute.number = service.number_for(dispute)  # as on the day it was dated
         self.story[dispute.id] = fields, facts, terms
         self._mediate(dispute, t0)
         return dispute
@@ -418,7 +418,7 @@ class _Builder:
         t0 = incident.received_at + timedelta(minutes=rng.randint(40, 240))
         t0 = min(t0, self.cutoff - timedelta(hours=2))
         self.stamp(dispute, t0)
-        dispute.number = f"JF{local_day(t0):%Y%m%d}{dispute.id:06d}"  # as on the day
+        dispute.number = service.number_for(dispute)  # as on the day it was dated
         grid = self.s.get_one(PoliceGrid, dispute.grid_id)
         _title, facts, terms, flags, money = self._template(dispute.type_code, grid.kind.value)
         flags = flags.replace("T", "").replace("P", "")

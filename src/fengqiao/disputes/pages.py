@@ -39,6 +39,7 @@ from fengqiao.disputes.schemas import (
 )
 from fengqiao.errors import DomainError, InvalidInput
 from fengqiao.i18n import _
+from fengqiao.org import service as org
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
 from fengqiao.web import DbSession, download, render, requires, settings_of
 
@@ -136,7 +137,7 @@ def _new_form(request: Request, session: DbSession, principal: Principal, **extr
         "disputes/new.html",
         **_context(
             types=kinds.list_types(session),
-            grids=views.grids_in_reach(session, principal),
+            grids=org.grids_in_scope(session, principal),
             **extra,
         ),
     )

@@ -17,6 +17,7 @@ from fengqiao.db import insert_ignoring, lock_for_update, utcnow
 from fengqiao.disputes.models import Dispute, DisputeIncident, DisputeParty, DisputeStatus
 from fengqiao.disputes.service import event, for_change
 from fengqiao.errors import Conflict, InvalidInput
+from fengqiao.geo.location import distance_m
 from fengqiao.i18n import _
 from fengqiao.incidents.models import Incident
 from fengqiao.tasks.follow_ups import schedule_follow_up, task_today
@@ -183,12 +184,6 @@ def _plain(phone: str) -> str:
     return phone.replace("-", "").replace(" ", "")
 
 
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000.0 * math.hypot(x, y)
-
-
 def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = None) -> int:
     """Record incidents received after the dispute at its place (the same address text,
     or within 50 m) or from a party's phone. Returns how many links are new."""
@@ -248,7 +243,7 @@ def find_links(session: Session, dispute: Dispute, *, actor: Principal | None = 
             and dispute.lat is not None
             and incident.lon is not None
             and incident.lat is not None
-            and _metres(dispute.lon, dispute.lat, incident.lon, incident.lat) <= NEAR_METRES
+            and distance_m(dispute.lon, dispute.lat, incident.lon, incident.lat) <= NEAR_METRES
         )
         if near or (dispute.place and incident.address == dispute.place):
             reasons.append("same_place")

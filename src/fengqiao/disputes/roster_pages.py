@@ -16,6 +16,7 @@ from fengqiao.disputes.pages import _context, _day, refusal
 from fengqiao.disputes.schemas import MediatorIn
 from fengqiao.errors import DomainError
 from fengqiao.i18n import _
+from fengqiao.org import service as org
 from fengqiao.web import DbSession, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -146,7 +147,7 @@ def figures_page(
             last=result.last.isoformat(),
             change=stats.change,
             type_names=kinds.type_names(session),
-            grids=views.grid_codes(session, {int(k) for k in keys if by == "grid" and k.isdigit()}),
+            grids=org.grid_codes(session, {int(k) for k in keys if by == "grid" and k.isdigit()}),
             stations=views.station_names(session) if by == "station" else {},
         ),
     )

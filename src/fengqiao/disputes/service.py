@@ -42,7 +42,8 @@ from fengqiao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fengqiao.i18n import _, gettext
 from fengqiao.live import service as live
 from fengqiao.org import placement
-from fengqiao.org.models import GridAssignment, PersonKind, PoliceGrid
+from fengqiao.org.models import PoliceGrid
+from fengqiao.org.service import grid_responsible
 from fengqiao.registry.identity import normalise_id_number, normalise_phone
 from fengqiao.registry.models import Address, Resident
 
@@ -167,16 +168,7 @@ def require_open(dispute: Dispute) -> None:
 
 def grid_officer(session: Session, grid_id: int | None) -> int | None:
     """The person who answers for a grid's disputes: its officer, else its auxiliary."""
-    if grid_id is None:
-        return None
-    rows = session.execute(
-        select(GridAssignment.role, GridAssignment.person_id).where(
-            GridAssignment.grid_id == grid_id,
-            GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)),
-        )
-    ).all()
-    ordered = sorted(rows, key=lambda r: r[0] is not PersonKind.OFFICER)
-    return ordered[0][1] if ordered else None
+    return None if grid_id is None else grid_responsible(session, {grid_id}).get(grid_id)
 
 
 @dataclass

@@ -23,34 +23,9 @@ from fengqiao.disputes.models import (
     Mediator,
 )
 from fengqiao.incidents.models import Incident
-from fengqiao.org.models import PoliceGrid
+from fengqiao.org import service as org
 from fengqiao.registry.service import person_names
 from fengqiao.tasks.models import FollowUp, Task
-
-
-def grid_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = sorted(i for i in ids if i is not None)
-    if not wanted:
-        return {}
-    rows = session.execute(select(PoliceGrid.id, PoliceGrid.code).where(PoliceGrid.id.in_(wanted)))
-    return {r[0]: r[1] for r in rows}
-
-
-def grids_in_reach(session: Session, principal: Principal) -> list[PoliceGrid]:
-    """Active grids the principal may register disputes in (for the form's list)."""
-    from fengqiao.org.models import PoliceDistrict
-
-    query = (
-        select(PoliceGrid)
-        .join(PoliceDistrict, PoliceDistrict.id == PoliceGrid.district_id)
-        .where(PoliceGrid.active())
-        .order_by(PoliceGrid.code)
-    )
-    if principal.station_ids is not None:
-        query = query.where(PoliceDistrict.station_id.in_(sorted(principal.station_ids)))
-    if principal.grid_ids is not None:
-        query = query.where(PoliceGrid.id.in_(sorted(principal.grid_ids)))
-    return list(session.scalars(query.limit(2000)))
 
 
 @dataclass
@@ -106,7 +81,7 @@ def detail(session: Session, principal: Principal, dispute_id: int) -> DisputeVi
         suggestions=mediators.suggest(session, dispute, service.today()) if can_mediate else [],
         roster=roster,
         type_names=kinds.type_names(session),
-        grids=grid_codes(session, {dispute.grid_id}),
+        grids=org.grid_codes(session, {dispute.grid_id}),
         people=person_names(session, {i for i in ids if i is not None}),
         can_mediate=can_mediate,
     )
@@ -115,7 +90,7 @@ def detail(session: Session, principal: Principal, dispute_id: int) -> DisputeVi
 def list_context(session: Session, principal: Principal, rows: list[Dispute]) -> dict[str, Any]:
     return {
         "type_names": kinds.type_names(session),
-        "grids": grid_codes(session, {d.grid_id for d in rows}),
+        "grids": org.grid_codes(session, {d.grid_id for d in rows}),
         "people": person_names(
             session, {d.responsible_person_id for d in rows if d.responsible_person_id}
         ),

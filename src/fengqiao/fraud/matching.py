@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from fengqiao.fraud.models import MatchStep
 from fengqiao.org import placement
-from fengqiao.org.models import GridAssignment, PersonKind, PoliceDistrict, PoliceGrid
+from fengqiao.org.models import PoliceDistrict, PoliceGrid
+from fengqiao.org.service import grid_responsible
 from fengqiao.registry.models import Address, AddressLevel, RecordStatus, Resident
 from fengqiao.registry.parsing import ParsedAddress
 
@@ -335,22 +336,6 @@ def _active_grids(session: Session, grid_ids: set[int]) -> dict[int, tuple[int, 
     return out
 
 
-def responsible(session: Session, grid_ids: set[int]) -> dict[int, int]:
-    """Grid → the person who answers for it: the grid's officer, else its auxiliary."""
-    if not grid_ids:
-        return {}
-    rows = session.execute(
-        select(GridAssignment.grid_id, GridAssignment.role, GridAssignment.person_id).where(
-            GridAssignment.grid_id.in_(sorted(grid_ids)),
-            GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)),
-        )
-    ).all()
-    out: dict[int, int] = {}
-    for grid_id, _role, person_id in sorted(rows, key=lambda r: r[1] is not PersonKind.OFFICER):
-        out.setdefault(grid_id, person_id)
-    return out
-
-
 def _fuzzy(names: Sequence[str], road: str) -> tuple[str, float] | None:
     hit = process.extractOne(road, names, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
     if hit is None or hit[0] == road:
@@ -497,7 +482,7 @@ def match_many(session: Session, wanted: Sequence[Wanted]) -> list[Match]:
 
     # The grid's station and responsible person.
     grids = _active_grids(session, {m.grid_id for m in results if m.grid_id is not None})
-    people = responsible(session, {g for g, _s in grids.values()})
+    people = grid_responsible(session, {g for g, _s in grids.values()})
     for match in results:
         if match.grid_id is None:
             continue

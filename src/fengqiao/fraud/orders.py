@@ -544,12 +544,3 @@ def team_of(session: Session, principal: Principal, order: FraudOrder) -> list[P
     elif principal.station_ids is not None:
         query = query.where(Person.station_id.in_(sorted(principal.station_ids)))
     return list(session.scalars(query.limit(300)))
-
-
-def grid_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
-    """Grid id → code, for lists of orders, in one query."""
-    wanted = sorted(i for i in ids if i is not None)
-    if not wanted:
-        return {}
-    rows = session.execute(select(PoliceGrid.id, PoliceGrid.code).where(PoliceGrid.id.in_(wanted)))
-    return {r[0]: r[1] for r in rows}

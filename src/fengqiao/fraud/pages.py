@@ -30,6 +30,7 @@ from fengqiao.fraud.models import (
     WarningType,
 )
 from fengqiao.i18n import N_, _
+from fengqiao.org import service as org
 from fengqiao.privacy import mask_id_number, mask_name, mask_phone
 from fengqiao.registry.service import person_names
 from fengqiao.web import DbSession, render, requires, settings_of
@@ -131,7 +132,7 @@ def _desk(request: Request, session: DbSession, principal: Principal, **extra: A
             queued=queued,
             pressing=pressing,
             people=_names(session, {o.assignee_id for o in everyone}),
-            grids=orders.grid_codes(session, {o.grid_id for o in everyone}),
+            grids=org.grid_codes(session, {o.grid_id for o in everyone}),
             batches=batches.recent_batches(session, principal, limit=10),
             now=utcnow(),
             **extra,
@@ -241,7 +242,7 @@ def _order_page(
             warnings=orders.warnings_of(session, order),
             team=team,
             people=_names(session, ids),
-            grids=orders.grid_codes(session, {order.grid_id}),
+            grids=org.grid_codes(session, {order.grid_id}),
             desk=principal.can(Permission.RECEIVE_WARNINGS),
             now=utcnow(),
             **extra,

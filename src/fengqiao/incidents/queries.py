@@ -38,7 +38,8 @@ from fengqiao.incidents.schemas import (
     ReinforcementOut,
     TimelineEntry,
 )
-from fengqiao.org.models import Person, PoliceGrid, Station
+from fengqiao.org import service as org
+from fengqiao.org.models import Person, Station
 from fengqiao.privacy import mask_name, mask_phone
 
 _PRIORITY_RANK = case({"urgent": 0, "high": 1, "normal": 2}, value=Incident.priority, else_=3)
@@ -133,15 +134,7 @@ def _outs(session: Session, rows: list[Incident]) -> list[IncidentOut]:
     grid_ids = {i.grid_id for i in rows if i.grid_id}
     station_ids = {i.station_id for i in rows if i.station_id}
     person_ids = {i.responsible_person_id for i in rows if i.responsible_person_id}
-    grids = (
-        dict(
-            session.execute(
-                select(PoliceGrid.id, PoliceGrid.code).where(PoliceGrid.id.in_(grid_ids))
-            ).all()
-        )
-        if grid_ids
-        else {}
-    )
+    grids = org.grid_codes(session, set(grid_ids))
     stations = (
         dict(
             session.execute(

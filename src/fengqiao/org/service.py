@@ -44,6 +44,36 @@ def _scoped_grids(principal: Principal) -> Select[PoliceGrid]:
     return query
 
 
+def grids_in_scope(session: Session, principal: Principal) -> list[PoliceGrid]:
+    """Active grids the principal may see, by code (for lists and forms)."""
+    return list(session.scalars(_scoped_grids(principal)))
+
+
+def grid_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
+    """Grid id → code, for lists of records, in one query."""
+    wanted = sorted(i for i in ids if i is not None)
+    if not wanted:
+        return {}
+    rows = session.execute(select(PoliceGrid.id, PoliceGrid.code).where(PoliceGrid.id.in_(wanted)))
+    return {r[0]: r[1] for r in rows}
+
+
+def grid_responsible(session: Session, grid_ids: set[int]) -> dict[int, int]:
+    """Grid → the person who answers for it: the grid's officer, else its auxiliary."""
+    if not grid_ids:
+        return {}
+    rows = session.execute(
+        select(GridAssignment.grid_id, GridAssignment.role, GridAssignment.person_id).where(
+            GridAssignment.grid_id.in_(sorted(grid_ids)),
+            GridAssignment.role.in_((PersonKind.OFFICER, PersonKind.AUXILIARY)),
+        )
+    ).all()
+    out: dict[int, int] = {}
+    for grid_id, _role, person_id in sorted(rows, key=lambda r: r[1] is not PersonKind.OFFICER):
+        out.setdefault(grid_id, person_id)
+    return out
+
+
 def _ref(person: Person) -> PersonRef:
     return PersonRef(
         id=person.id,
